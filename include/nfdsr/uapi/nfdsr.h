@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * nfdsr user/kernel contract: the generic netlink API of nfdsr.ko.
+ *
+ * This is the only header shared between the kernel module and the manager
+ * for the control plane. Everything here is validated by the module at
+ * config time (policies + range checks); nothing is trusted.
+ *
+ * All state is per network namespace: a message configures the namespace of
+ * the socket that sent it (the family is netnsok).
+ */
+#ifndef _UAPI_NFDSR_H
+#define _UAPI_NFDSR_H
+
+#include <linux/types.h>
+
+#define NFDSR_GENL_NAME "nfdsr"
+#define NFDSR_GENL_VERSION 1
+
+/* Default hand-off mark bit: nftables sets it on packets that need the DSR
+ * option attached (entry node, dispatch opt). Configurable (NFDSR_A_ENTRY_MARK). */
+#define NFDSR_DEFAULT_ENTRY_MARK 0x00200000u
+
+/*
+ * Netfilter hook priorities: the contract between the nftables rules the
+ * manager installs and the module. nftables chains of table "nfdsr" use the
+ * NFDSR_PRIO_NFT_* values, the module registers the NFDSR_PRIO_KMOD_* ones.
+ *
+ * prerouting:
+ *   -300 nft  classify: notrack DSR traffic, set the entry mark
+ *   -290 kmod entry attach: add the option to marked packets (pre-DNAT, so
+ *             the header still names the service address the client used)
+ *   -280 nft  dispatch: Maglev pick + stateless destination rewrite
+ *   -270 kmod backend ingress: MTU check for what we attached, validate and
+ *             strip options for local backends, record the flow
+ * postrouting:
+ *   +150 kmod backend egress: rewrite reply source to the service (after
+ *             NAT at 100, before conntrack confirm at INT_MAX)
+ */
+#define NFDSR_PRIO_NFT_CLASSIFY   (-300)
+#define NFDSR_PRIO_KMOD_ATTACH    (-290)
+#define NFDSR_PRIO_NFT_DISPATCH   (-280)
+#define NFDSR_PRIO_KMOD_INGRESS   (-270)
+#define NFDSR_PRIO_KMOD_EGRESS    (150)
+
+enum nfdsr_cmd {
+	NFDSR_CMD_UNSPEC,
+	/* Read version, parameters, counters, binding and flow counts. */
+	NFDSR_CMD_GET,
+	/*
+	 * Replace this namespace's configuration atomically: parameters
+	 * (optional; absent ones keep their value) and, if NFDSR_A_BINDINGS
+	 * is present, the complete set of bindings. On any validation error
+	 * nothing changes and the extack message names the bad attribute.
+	 */
+	NFDSR_CMD_SET,
+	/* Remove all bindings and flows; parameters return to defaults. */
+	NFDSR_CMD_FLUSH,
+	/* Dump the backend flow table (one message per flow). */
+	NFDSR_CMD_FLOW_DUMP,
+	__NFDSR_CMD_MAX,
+};
+#define NFDSR_CMD_MAX (__NFDSR_CMD_MAX - 1)
+
+enum nfdsr_attr {
+	NFDSR_A_UNSPEC,
+	NFDSR_A_VERSION,           /* string, GET reply */
+	NFDSR_A_ENTRY_MARK,        /* u32, non-zero mask */
+	NFDSR_A_FLOW_MAX,          /* u32, 1 .. NFDSR_FLOW_MAX_LIMIT */
+	NFDSR_A_TCP_TIMEOUT,       /* u32 seconds, established idle timeout */
+	NFDSR_A_TCP_CLOSE_TIMEOUT, /* u32 seconds, after FIN/RST */
+	NFDSR_A_UDP_TIMEOUT,       /* u32 seconds */
+	NFDSR_A_BINDINGS,          /* nest of NFDSR_A_BINDING */
+	NFDSR_A_BINDING,           /* nest of enum nfdsr_binding_attr */
+	NFDSR_A_COUNTERS,          /* nest: type = enum nfdsr_counter + 1, u64 each;
+	                            * type NFDSR_CTR_ATTR_PAD is alignment padding */
+	NFDSR_A_BINDING_COUNT,     /* u32, GET reply */
+	NFDSR_A_FLOW_COUNT,        /* u32, GET reply */
+	NFDSR_A_FLOW,              /* nest of enum nfdsr_flow_attr, FLOW_DUMP reply */
+	NFDSR_A_PAD,
+	__NFDSR_A_MAX,
+};
+#define NFDSR_A_MAX (__NFDSR_A_MAX - 1)
+
+/*
+ * A binding says: this node serves service VIP:VPORT/PROTO with the local
+ * backend BACKEND_IP:BACKEND_PORT. Only an option naming a bound service for
+ * the backend it reached is accepted; only flows recorded from such options
+ * get their replies rewritten. All addresses/ports in network byte order.
+ */
+enum nfdsr_binding_attr {
+	NFDSR_BA_UNSPEC,
+	NFDSR_BA_PROTO,        /* u8: IPPROTO_TCP or IPPROTO_UDP */
+	NFDSR_BA_VIP,          /* be32 (in_addr) */
+	NFDSR_BA_VPORT,        /* be16, non-zero */
+	NFDSR_BA_BACKEND_IP,   /* be32 */
+	NFDSR_BA_BACKEND_PORT, /* be16, non-zero */
+	__NFDSR_BA_MAX,
+};
+#define NFDSR_BA_MAX (__NFDSR_BA_MAX - 1)
+
+enum nfdsr_flow_attr {
+	NFDSR_FA_UNSPEC,
+	NFDSR_FA_PROTO,        /* u8 */
+	NFDSR_FA_CLIENT_IP,    /* be32 */
+	NFDSR_FA_CLIENT_PORT,  /* be16 */
+	NFDSR_FA_BACKEND_IP,   /* be32 */
+	NFDSR_FA_BACKEND_PORT, /* be16 */
+	NFDSR_FA_VIP,          /* be32 */
+	NFDSR_FA_VPORT,        /* be16 */
+	NFDSR_FA_IDLE_MS,      /* u32: time since last packet */
+	NFDSR_FA_CLOSING,      /* u8: FIN or RST seen */
+	__NFDSR_FA_MAX,
+};
+#define NFDSR_FA_MAX (__NFDSR_FA_MAX - 1)
+
+/* Module counters (per namespace). Names for userspace: nfdsr_counter_names. */
+enum nfdsr_counter {
+	NFDSR_CTR_OPT_ADDED,        /* entry: option attached */
+	NFDSR_CTR_OPT_NO_ROOM,      /* entry: dropped, existing options + 8 > 40 */
+	NFDSR_CTR_ICMP_FRAG_SENT,   /* entry: UDP too big with DF, ICMP sent to client */
+	NFDSR_CTR_OPT_STRIPPED,     /* backend: valid option removed, flow recorded */
+	NFDSR_CTR_OPT_REJECTED,     /* backend: option names no bound service: dropped */
+	NFDSR_CTR_OPT_MALFORMED,    /* backend: option area unparsable: dropped */
+	NFDSR_CTR_OPT_TRANSIT,      /* option for a non-local backend: left alone */
+	NFDSR_CTR_REPLY_REWRITTEN,  /* backend: reply source set to the service */
+	NFDSR_CTR_FLOW_CREATED,
+	NFDSR_CTR_FLOW_EXPIRED,
+	NFDSR_CTR_FLOW_EVICTED,     /* removed early because the table was full */
+	NFDSR_CTR_FLOW_ALLOC_FAIL,
+	NFDSR_CTR_BAD_HEADER,       /* truncated/invalid IP or L4 header: not touched */
+	__NFDSR_CTR_MAX,
+};
+#define NFDSR_CTR_MAX __NFDSR_CTR_MAX
+#define NFDSR_CTR_ATTR_PAD (NFDSR_CTR_MAX + 1)
+
+#define NFDSR_COUNTER_NAMES {            \
+	"opt_added", "opt_no_room", "icmp_frag_sent", "opt_stripped", \
+	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
+	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
+	"bad_header" }
+
+/* Limits and defaults, enforced by the module. */
+#define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)
+#define NFDSR_DEFAULT_FLOW_MAX      (256u * 1024)
+#define NFDSR_DEFAULT_TCP_TIMEOUT   900u
+#define NFDSR_DEFAULT_TCP_CLOSE_TIMEOUT 10u
+#define NFDSR_DEFAULT_UDP_TIMEOUT   60u
+#define NFDSR_TIMEOUT_LIMIT         (7u * 24 * 3600)
+#define NFDSR_BINDINGS_LIMIT        65536u
+
+#endif /* _UAPI_NFDSR_H */

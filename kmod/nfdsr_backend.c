@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend node: accept, strip and remember the DSR option (PREROUTING, after
+ * nftables' dispatch), and rewrite replies of remembered flows (POSTROUTING).
+ *
+ * Security rule: an option is honoured only if the service it names is bound
+ * (by configuration) to the backend the packet reached. A packet that
+ * carries an unbound option towards one of our backends is dropped; it can
+ * never make this node send as an address the operator did not configure.
+ */
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/skbuff.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/checksum.h>
+
+#include <nfdsr/dsr_option.h>
+
+#include "nfdsr_internal.h"
+
+/* UDP, DF, and bigger than the route towards the backend allows once the
+ * option is on: answer the client instead of letting the router quote the
+ * rewritten header. Returns true if the packet must be dropped. */
+static bool nfdsr_entry_exceeds_mtu(struct nfdsr_net *nn, struct sk_buff *skb,
+				    unsigned int opt_off)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+	unsigned int mtu;
+
+	if (iph->protocol != IPPROTO_UDP || !(iph->frag_off & htons(IP_DF)) || skb_is_gso(skb))
+		return false;
+	fl4.daddr = iph->daddr;
+	fl4.flowi4_proto = IPPROTO_UDP;
+	fl4.flowi4_mark = skb->mark;
+	rt = ip_route_output_key(nn->net, &fl4);
+	if (IS_ERR(rt))
+		return false;
+	mtu = dst_mtu(&rt->dst);
+	ip_rt_put(rt);
+	if (skb->len <= mtu)
+		return false;
+	nfdsr_entry_frag_needed(nn, skb, opt_off, mtu - NFDSR_OPT4_LEN);
+	return true;
+}
+
+static void nfdsr_strip(struct sk_buff *skb, unsigned int opt_off)
+{
+	unsigned int hlen = ip_hdr(skb)->ihl * 4;
+
+	/* As on attach, the header keeps summing to zero: skb->csum stays valid. */
+	nfdsr_ip4_opt_remove(skb->data, opt_off);
+	skb_pull(skb, NFDSR_OPT4_LEN);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, hlen - NFDSR_OPT4_LEN);
+}
+
+unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
+{
+	struct nfdsr_net *nn = nfdsr_pernet(state->net);
+	const struct nfdsr_config *cfg = rcu_dereference(nn->cfg);
+	const struct iphdr *iph;
+	struct nfdsr_flow_key key = {};
+	__be16 _ports[2];
+	const __be16 *ports;
+	unsigned int hlen, opt_off;
+	bool attached_here;
+	__be32 vip;
+	__be16 vport;
+	int res;
+
+	if (!cfg)
+		return NF_ACCEPT;
+	iph = ip_hdr(skb);
+	attached_here = skb->mark & cfg->entry_mark;
+	if (attached_here)
+		skb->mark &= ~cfg->entry_mark;
+	if (iph->ihl == 5)
+		return NF_ACCEPT; /* the common case: no options at all */
+
+	hlen = iph->ihl * 4;
+	/* ip_rcv_core() already made hlen bytes linear and checked them. */
+	res = nfdsr_opt4_find((const u8 *)iph + NFDSR_IP4_BASE_HDR, hlen - NFDSR_IP4_BASE_HDR,
+			      &opt_off);
+	if (res == NFDSR_OPT_ABSENT)
+		return NF_ACCEPT;
+	if (res != NFDSR_OPT_FOUND) {
+		nfdsr_count(nn, NFDSR_CTR_OPT_MALFORMED);
+		return NF_DROP;
+	}
+
+	if (attached_here && nfdsr_entry_exceeds_mtu(nn, skb, opt_off))
+		return NF_DROP;
+
+	nfdsr_opt4_decode((const u8 *)iph + NFDSR_IP4_BASE_HDR + opt_off, &vip, &vport);
+	ports = NULL;
+	if ((iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP) &&
+	    !(iph->frag_off & htons(IP_OFFSET)))
+		ports = skb_header_pointer(skb, hlen, sizeof(_ports), _ports);
+
+	if (!ports || !nfdsr_bindings_match(&cfg->bindings, iph->protocol, vip, vport,
+					    iph->daddr, ports[1])) {
+		if (nfdsr_bindings_has_backend_ip(&cfg->bindings, iph->daddr)) {
+			nfdsr_count(nn, NFDSR_CTR_OPT_REJECTED);
+			return NF_DROP;
+		}
+		/* On its way to a backend on another node (we are its entry
+		 * node or a router in between): not ours to judge. */
+		nfdsr_count(nn, NFDSR_CTR_OPT_TRANSIT);
+		return NF_ACCEPT;
+	}
+
+	key.proto = iph->protocol;
+	key.client_ip = iph->saddr;
+	key.client_port = ports[0];
+	key.backend_ip = iph->daddr;
+	key.backend_port = ports[1];
+
+	if (skb_ensure_writable(skb, hlen)) {
+		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
+		return NF_DROP;
+	}
+	nfdsr_strip(skb, opt_off);
+	nfdsr_flow_record(nn, cfg, &key, vip, vport);
+	nfdsr_count(nn, NFDSR_CTR_OPT_STRIPPED);
+	return NF_ACCEPT;
+}
+
+static void nfdsr_rewrite_source(struct sk_buff *skb, __sum16 *l4check, bool udp,
+				 __be32 vip, __be16 vport)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	__be16 *sport = (__be16 *)skb_transport_header(skb);
+
+	if (l4check && (!udp || *l4check || skb->ip_summed == CHECKSUM_PARTIAL)) {
+		inet_proto_csum_replace4(l4check, skb, iph->saddr, vip, true);
+		inet_proto_csum_replace2(l4check, skb, *sport, vport, false);
+		if (udp && !*l4check)
+			*l4check = CSUM_MANGLED_0;
+	}
+	iph->check = (__force __sum16)nfdsr_csum_replace4((__force u16)iph->check,
+							  (__force u32)iph->saddr,
+							  (__force u32)vip);
+	iph->saddr = vip;
+	*sport = vport;
+}
+
+unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
+				       const struct nf_hook_state *state)
+{
+	struct nfdsr_net *nn = nfdsr_pernet(state->net);
+	const struct nfdsr_config *cfg = rcu_dereference(nn->cfg);
+	struct nfdsr_flow_key key = {};
+	const struct iphdr *iph;
+	struct nfdsr_flow *f;
+	unsigned int hlen, l4len;
+	struct tcphdr _th;
+	const struct tcphdr *th;
+	__sum16 *check;
+
+	if (!cfg || !atomic_read(&nn->flows.count))
+		return NF_ACCEPT;
+	iph = ip_hdr(skb);
+	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
+	    (iph->frag_off & htons(IP_OFFSET)))
+		return NF_ACCEPT;
+	hlen = iph->ihl * 4;
+	l4len = iph->protocol == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+	th = skb_header_pointer(skb, hlen, l4len, &_th);
+	if (!th)
+		return NF_ACCEPT;
+
+	key.proto = iph->protocol;
+	key.client_ip = iph->daddr;
+	key.client_port = th->dest;
+	key.backend_ip = iph->saddr;
+	key.backend_port = th->source;
+	f = nfdsr_flow_lookup(nn, cfg, &key);
+	if (!f)
+		return NF_ACCEPT;
+
+	WRITE_ONCE(f->last_seen, jiffies);
+	if (iph->protocol == IPPROTO_TCP && (th->fin || th->rst) && !READ_ONCE(f->closing))
+		WRITE_ONCE(f->closing, 1);
+
+	if (skb_ensure_writable(skb, hlen + l4len)) {
+		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
+		return NF_DROP;
+	}
+	skb_set_transport_header(skb, hlen);
+	if (key.proto == IPPROTO_TCP)
+		check = &tcp_hdr(skb)->check;
+	else
+		check = &udp_hdr(skb)->check;
+	nfdsr_rewrite_source(skb, check, key.proto == IPPROTO_UDP, f->vip, f->vport);
+	nfdsr_count(nn, NFDSR_CTR_REPLY_REWRITTEN);
+	return NF_ACCEPT;
+}

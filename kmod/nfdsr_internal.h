@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared declarations of the nfdsr.ko compilation units. */
+#ifndef NFDSR_INTERNAL_H
+#define NFDSR_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/netfilter.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include <nfdsr/uapi/nfdsr.h>
+
+#include "nfdsr_compat.h"
+
+#define NFDSR_VERSION "0.1.0"
+
+/* ---- service bindings (backend side), replaced as a whole via RCU ---- */
+
+struct nfdsr_binding {
+	__be32 vip;
+	__be32 backend_ip;
+	__be16 vport;
+	__be16 backend_port;
+	u8 proto; /* 0 = empty slot */
+};
+
+/* Open-addressing tables, built once, read-only afterwards. */
+struct nfdsr_bindings {
+	u32 count;
+	u32 slot_mask;               /* slots: power of two >= 2 * count */
+	struct nfdsr_binding *slots;
+	u32 ip_mask;                 /* distinct backend addresses */
+	__be32 *ip_slots;            /* 0 = empty */
+};
+
+/* Immutable once published; a SET builds a new one. */
+struct nfdsr_config {
+	struct rcu_head rcu;
+	u32 entry_mark;
+	u32 flow_max;
+	u32 tcp_timeout;        /* seconds, as configured */
+	u32 tcp_close_timeout;
+	u32 udp_timeout;
+	unsigned long tcp_timeout_j; /* same in jiffies, for the data path */
+	unsigned long tcp_close_timeout_j;
+	unsigned long udp_timeout_j;
+	struct nfdsr_bindings bindings;
+};
+
+
+int nfdsr_bindings_build(struct nfdsr_bindings *b, const struct nfdsr_binding *list,
+			 u32 count);
+void nfdsr_bindings_free(struct nfdsr_bindings *b);
+bool nfdsr_bindings_match(const struct nfdsr_bindings *b, u8 proto, __be32 vip,
+			  __be16 vport, __be32 backend_ip, __be16 backend_port);
+bool nfdsr_bindings_has_backend_ip(const struct nfdsr_bindings *b, __be32 ip);
+
+/* ---- backend flow table: (client, backend) -> service, bounded ---- */
+
+struct nfdsr_flow_key {
+	__be32 client_ip;
+	__be32 backend_ip;
+	__be16 client_port;
+	__be16 backend_port;
+	u8 proto;
+	u8 pad[3];
+};
+
+struct nfdsr_flow {
+	struct hlist_node node;
+	struct nfdsr_flow_key key;
+	__be32 vip;
+	__be16 vport;
+	u8 closing;              /* FIN or RST seen: short timeout */
+	unsigned long last_seen; /* jiffies */
+	struct rcu_head rcu;
+};
+
+struct nfdsr_flow_table {
+	struct hlist_head *buckets; /* NULL until the namespace is configured */
+	u32 bucket_mask;
+	spinlock_t *locks;          /* striped bucket locks */
+	u32 lock_mask;
+	atomic_t count;
+	u32 gc_next;                /* next bucket the collector visits */
+	struct delayed_work gc;
+};
+
+/* ---- per network namespace state ---- */
+
+struct nfdsr_counters {
+	u64 c[NFDSR_CTR_MAX];
+};
+
+struct nfdsr_net {
+	struct net *net;
+	struct nfdsr_config __rcu *cfg; /* NULL: not configured, hooks pass all */
+	struct nfdsr_flow_table flows;
+	struct nfdsr_counters __percpu *ctr;
+	struct mutex lock;              /* serialises configuration changes */
+	bool hooks_registered;
+};
+
+extern unsigned int nfdsr_net_id;
+
+static inline struct nfdsr_net *nfdsr_pernet(const struct net *net)
+{
+	return net_generic(net, nfdsr_net_id);
+}
+
+static inline void nfdsr_count(struct nfdsr_net *nn, enum nfdsr_counter c)
+{
+	this_cpu_inc(nn->ctr->c[c]);
+}
+
+void nfdsr_counters_read(struct nfdsr_net *nn, u64 out[NFDSR_CTR_MAX]);
+
+/* configuration (nfdsr_main.c), called with nn->lock held */
+int nfdsr_config_publish(struct nfdsr_net *nn, struct nfdsr_config *cfg,
+			 struct netlink_ext_ack *extack);
+void nfdsr_config_reset(struct nfdsr_net *nn);
+void nfdsr_config_defaults(struct nfdsr_config *cfg);
+
+/* flow table (nfdsr_flow.c) */
+int nfdsr_flow_table_init(struct nfdsr_net *nn, u32 flow_max);
+void nfdsr_flow_table_destroy(struct nfdsr_net *nn);
+void nfdsr_flow_table_flush(struct nfdsr_net *nn);
+struct nfdsr_flow *nfdsr_flow_lookup(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+				     const struct nfdsr_flow_key *key);
+void nfdsr_flow_record(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+		       const struct nfdsr_flow_key *key, __be32 vip, __be16 vport);
+bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow *f,
+			unsigned long now);
+int __init nfdsr_flow_cache_init(void);
+void nfdsr_flow_cache_exit(void);
+
+/* data path hooks */
+unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
+				     const struct nf_hook_state *state);
+unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state);
+unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
+				       const struct nf_hook_state *state);
+void nfdsr_entry_frag_needed(struct nfdsr_net *nn, struct sk_buff *skb,
+			     unsigned int opt_off, unsigned int mtu);
+
+/* generic netlink (nfdsr_genl.c) */
+int __init nfdsr_genl_init(void);
+void nfdsr_genl_exit(void);
+
+#endif /* NFDSR_INTERNAL_H */
