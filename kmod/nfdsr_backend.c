@@ -59,6 +59,30 @@ static void nfdsr_strip(struct sk_buff *skb, unsigned int opt_off)
 	skb_set_transport_header(skb, hlen - NFDSR_OPT4_LEN);
 }
 
+static void nfdsr_note_client_close(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+				    struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct nfdsr_flow_key key = {};
+	const struct tcphdr *th;
+	struct tcphdr _th;
+	struct nfdsr_flow *f;
+
+	if (iph->frag_off & htons(IP_OFFSET))
+		return;
+	th = skb_header_pointer(skb, iph->ihl * 4, sizeof(_th), &_th);
+	if (!th || !(th->fin || th->rst))
+		return;
+	key.proto = IPPROTO_TCP;
+	key.client_ip = iph->saddr;
+	key.client_port = th->source;
+	key.backend_ip = iph->daddr;
+	key.backend_port = th->dest;
+	f = nfdsr_flow_lookup(nn, cfg, &key);
+	if (f && !READ_ONCE(f->closing))
+		WRITE_ONCE(f->closing, 1);
+}
+
 unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state)
 {
@@ -80,8 +104,13 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 	attached_here = skb->mark & cfg->entry_mark;
 	if (attached_here)
 		skb->mark &= ~cfg->entry_mark;
-	if (iph->ihl == 5)
-		return NF_ACCEPT; /* the common case: no options at all */
+	if (iph->ihl == 5) {
+		/* The common case: no options at all. A client's FIN/RST starts
+		 * the short close timeout of its flow. */
+		if (iph->protocol == IPPROTO_TCP && atomic_read(&nn->flows.count))
+			nfdsr_note_client_close(nn, cfg, skb);
+		return NF_ACCEPT;
+	}
 
 	hlen = iph->ihl * 4;
 	/* ip_rcv_core() already made hlen bytes linear and checked them. */

@@ -19,7 +19,7 @@
 
 #define NFDSR_GC_INTERVAL (HZ / 4)
 #define NFDSR_GC_BUCKETS_PER_RUN 8192u
-#define NFDSR_EVICT_SCAN_BUCKETS 64u
+#define NFDSR_EVICT_SCAN_BUCKETS 1024u
 
 static struct kmem_cache *nfdsr_flow_cache;
 static u32 nfdsr_flow_seed __read_mostly;
@@ -226,7 +226,10 @@ static void nfdsr_flow_gc(struct work_struct *work)
 /*
  * Allocate the buckets on first configuration (namespaces that never get
  * configured, e.g. pods, cost nothing). The bucket count is fixed from the
- * first flow_max: about two entries per bucket at the limit.
+ * first flow_max: about two entries per bucket at the limit, so a full table
+ * finds an eviction victim within a few buckets. (A much lower flow_max set
+ * later leaves the table sparse: eviction then scans at most
+ * NFDSR_EVICT_SCAN_BUCKETS and counts flow_alloc_fail if it finds nothing.)
  */
 int nfdsr_flow_table_init(struct nfdsr_net *nn, u32 flow_max)
 {
@@ -235,7 +238,7 @@ int nfdsr_flow_table_init(struct nfdsr_net *nn, u32 flow_max)
 
 	if (t->buckets)
 		return 0;
-	nbuckets = roundup_pow_of_two(clamp_t(u32, flow_max / 2, 1024, 1u << 22));
+	nbuckets = roundup_pow_of_two(clamp_t(u32, flow_max / 2, 16, 1u << 22));
 	nlocks = min_t(u32, nbuckets, 1024);
 	t->locks = kvmalloc_array(nlocks, sizeof(*t->locks), GFP_KERNEL);
 	if (!t->locks)
