@@ -1,0 +1,36 @@
+// The operations nfdsrctl and nfdsrd share: config file -> plan for this
+// node -> module + nftables. Errors are exceptions derived from
+// std::runtime_error (config::ConfigError, plan::PlanError, kmod::KmodError,
+// nft::NftError); their what() is meant for the user as is.
+#pragma once
+
+#include "config/config.hpp"
+#include "kmod_client/types.hpp"
+#include "plan/node_plan.hpp"
+
+#include <optional>
+#include <string>
+
+namespace nfdsr::ops {
+
+struct Target {
+    std::string config_path;
+    std::string node;    // empty: find this machine's node by its addresses
+    bool module = true;  // false: leave nfdsr.ko alone (--no-module)
+};
+
+// Parse + validate the file, resolve the node, derive its plan.
+plan::NodePlan load_plan(const std::string& config_path, const std::string& node);
+
+// Push the plan: module parameters and bindings first (so the backend side
+// accepts options before entry rules can send them), then the nftables
+// table in one transaction.
+void install(const plan::NodePlan& plan, bool module);
+
+// Remove table ip nfdsr and (if module) the module's bindings and flows.
+void remove(bool module);
+
+// Module state, or nullopt with `why` set when the module is unavailable.
+std::optional<kmod::Status> module_status(std::string& why);
+
+}  // namespace nfdsr::ops

@@ -1,0 +1,432 @@
+// YAML -> Config. Each reader checks one field's shape and range and records
+// where it was written; missing/unknown keys and wrong YAML types are reported
+// here. Cross-entity rules live in validate.cpp.
+#include "config/parse.hpp"
+
+#include "config/scalars.hpp"
+#include "config/validate.hpp"
+#include "maglev/maglev.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace nfdsr::config {
+namespace {
+
+Mark mark_of(const YAML::Node& node)
+{
+    const YAML::Mark m = node.Mark();
+    if (m.is_null())
+        return {};
+    return {m.line + 1, m.column + 1};
+}
+
+std::string describe(const YAML::Node& node)
+{
+    switch (node.Type()) {
+    case YAML::NodeType::Null: return "nothing (null)";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    default: return "an undefined value";
+    }
+}
+
+// Field path helpers: "services[0].backends[1].port".
+std::string field(const std::string& parent, std::string_view name)
+{
+    return parent.empty() ? std::string(name) : parent + "." + std::string(name);
+}
+
+std::string index(const std::string& parent, std::size_t i)
+{
+    return parent + "[" + std::to_string(i) + "]";
+}
+
+class Reader {
+public:
+    explicit Reader(std::string source) : source_(std::move(source)) {}
+
+    std::vector<Diagnostic>& diagnostics() { return diags_; }
+
+    void error(const YAML::Node& at, const std::string& path, std::string message)
+    {
+        error(mark_of(at), path, std::move(message));
+    }
+
+    void error(Mark mark, const std::string& path, std::string message)
+    {
+        diags_.push_back({source_, mark, path, std::move(message)});
+    }
+
+    // Checks that `node` is a mapping with only `allowed` keys, each at most
+    // once, and all `required` keys present. Returns false if not a mapping.
+    bool check_map(const YAML::Node& node, const std::string& path,
+                   std::initializer_list<std::string_view> allowed,
+                   std::initializer_list<std::string_view> required)
+    {
+        if (!node.IsMap()) {
+            error(node, path, "found " + describe(node) + ", expected a mapping");
+            return false;
+        }
+        std::vector<std::string> seen;
+        for (const auto& kv : node) {
+            const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+            if (!kv.first.IsScalar()) {
+                error(kv.first, path, "found " + describe(kv.first) + " as a key, expected a field name");
+                continue;
+            }
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                std::string expected;
+                for (auto a : allowed)
+                    expected += (expected.empty() ? "" : ", ") + std::string(a);
+                error(kv.first, field(path, key), "unknown field '" + key + "', expected one of: " + expected);
+                continue;
+            }
+            if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+                error(kv.first, field(path, key), "field given twice");
+                continue;
+            }
+            seen.push_back(key);
+        }
+        for (auto r : required)
+            if (std::find(seen.begin(), seen.end(), r) == seen.end())
+                error(node, field(path, r), "missing required field");
+        return true;
+    }
+
+    std::optional<std::string> scalar(const YAML::Node& node, const std::string& path, std::string_view expected)
+    {
+        if (!node.IsScalar()) {
+            error(node, path, "found " + describe(node) + ", expected " + std::string(expected));
+            return std::nullopt;
+        }
+        return node.Scalar();
+    }
+
+    std::optional<std::uint64_t> number(const YAML::Node& node, const std::string& path,
+                                        std::uint64_t min, std::uint64_t max, std::string_view what)
+    {
+        std::string expected = std::string(what) + " " + std::to_string(min) + ".." + std::to_string(max);
+        auto text = scalar(node, path, expected);
+        if (!text)
+            return std::nullopt;
+        auto value = parse_unsigned(*text);
+        if (!value || *value < min || *value > max) {
+            error(node, path, "found '" + *text + "', expected " + expected);
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<std::uint16_t> port(const YAML::Node& node, const std::string& path)
+    {
+        auto v = number(node, path, 1, 65535, "a port");
+        return v ? std::optional<std::uint16_t>(static_cast<std::uint16_t>(*v)) : std::nullopt;
+    }
+
+    std::optional<std::uint32_t> u32(const YAML::Node& node, const std::string& path,
+                                     std::uint32_t min, std::uint32_t max, std::string_view what)
+    {
+        auto v = number(node, path, min, max, what);
+        return v ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*v)) : std::nullopt;
+    }
+
+    std::optional<Ipv4> ipv4(const YAML::Node& node, const std::string& path)
+    {
+        auto text = scalar(node, path, "an IPv4 address");
+        if (!text)
+            return std::nullopt;
+        auto addr = parse_ipv4(*text);
+        if (!addr)
+            error(node, path, "found '" + *text + "', expected an IPv4 address like 192.168.10.10");
+        return addr;
+    }
+
+    std::optional<Cidr> cidr(const YAML::Node& node, const std::string& path)
+    {
+        auto text = scalar(node, path, "an IPv4 CIDR");
+        if (!text)
+            return std::nullopt;
+        auto c = parse_cidr(*text);
+        if (!c) {
+            error(node, path, "found '" + *text + "', expected an IPv4 CIDR like 172.16.0.0/24");
+        } else if (cidr_has_host_bits(*c)) {
+            error(node, path, "found '" + *text + "', expected a network address (host bits set)");
+            return std::nullopt;
+        }
+        return c;
+    }
+
+    std::optional<std::string> name(const YAML::Node& node, const std::string& path,
+                                    const std::regex& pattern, std::string_view pattern_text)
+    {
+        auto text = scalar(node, path, "a name");
+        if (!text)
+            return std::nullopt;
+        if (!std::regex_match(*text, pattern)) {
+            error(node, path, "found '" + *text + "', expected a name matching " + std::string(pattern_text));
+            return std::nullopt;
+        }
+        return text;
+    }
+
+    template <typename Enum>
+    std::optional<Enum> choice(const YAML::Node& node, const std::string& path,
+                               std::initializer_list<std::pair<std::string_view, Enum>> options)
+    {
+        std::string expected;
+        for (const auto& o : options)
+            expected += (expected.empty() ? "" : " or ") + std::string(o.first);
+        auto text = scalar(node, path, expected);
+        if (!text)
+            return std::nullopt;
+        for (const auto& o : options)
+            if (*text == o.first)
+                return o.second;
+        error(node, path, "found '" + *text + "', expected " + expected);
+        return std::nullopt;
+    }
+
+private:
+    std::string source_;
+    std::vector<Diagnostic> diags_;
+};
+
+// Node names are host names; service names become nftables chain names.
+const std::regex node_name_re("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+constexpr std::string_view node_name_text = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}";
+const std::regex service_name_re("[a-z0-9][a-z0-9-]{0,30}");
+constexpr std::string_view service_name_text = "[a-z0-9][a-z0-9-]{0,30}";
+const std::regex backend_name_re("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+constexpr std::string_view backend_name_text = node_name_text;
+
+// Largest table we accept: keeps one service's lookup array at 4 MiB.
+constexpr std::uint32_t max_table_size = 1048573;  // largest prime < 2^20
+
+void note(FieldMarks& marks, std::string_view key, const YAML::Node& node)
+{
+    marks.fields.emplace_back(std::string(key), mark_of(node));
+}
+
+// Iterates a mapping's known fields in file order.
+template <typename Fn>
+void for_each_field(const YAML::Node& map, Fn&& fn)
+{
+    for (const auto& kv : map)
+        if (kv.first.IsScalar())
+            fn(kv.first.Scalar(), kv.second);
+}
+
+void read_flows(Reader& r, const YAML::Node& node, Flows& flows)
+{
+    const std::string path = "flows";
+    if (!r.check_map(node, path, {"max", "tcp_timeout", "tcp_close_timeout", "udp_timeout"}, {}))
+        return;
+    const std::uint32_t tmax = 7u * 24 * 3600;  // NFDSR_TIMEOUT_LIMIT
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        std::optional<std::uint32_t> x;
+        if (key == "max" && (x = r.u32(v, field(path, key), 1, 16u * 1024 * 1024, "a flow count")))
+            flows.max = *x;
+        else if (key == "tcp_timeout" && (x = r.u32(v, field(path, key), 1, tmax, "seconds")))
+            flows.tcp_timeout = *x;
+        else if (key == "tcp_close_timeout" && (x = r.u32(v, field(path, key), 1, tmax, "seconds")))
+            flows.tcp_close_timeout = *x;
+        else if (key == "udp_timeout" && (x = r.u32(v, field(path, key), 1, tmax, "seconds")))
+            flows.udp_timeout = *x;
+    });
+}
+
+Node read_node(Reader& r, const YAML::Node& node, const std::string& path)
+{
+    Node out;
+    out.marks.entity = mark_of(node);
+    if (!r.check_map(node, path, {"name", "address", "pod_cidr"}, {"name", "address"}))
+        return out;
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        note(out.marks, key, v);
+        if (key == "name") {
+            if (auto x = r.name(v, field(path, key), node_name_re, node_name_text))
+                out.name = *x;
+        } else if (key == "address") {
+            if (auto x = r.ipv4(v, field(path, key)))
+                out.address = *x;
+        } else if (key == "pod_cidr") {
+            out.pod_cidr = r.cidr(v, field(path, key));
+        }
+    });
+    return out;
+}
+
+Backend read_backend(Reader& r, const YAML::Node& node, const std::string& path)
+{
+    Backend out;
+    out.marks.entity = mark_of(node);
+    if (!r.check_map(node, path, {"name", "address", "port", "node", "weight"},
+                     {"name", "address", "port", "node"}))
+        return out;
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        note(out.marks, key, v);
+        const std::string p = field(path, key);
+        if (key == "name") {
+            if (auto x = r.name(v, p, backend_name_re, backend_name_text))
+                out.name = *x;
+        } else if (key == "address") {
+            if (auto x = r.ipv4(v, p))
+                out.address = *x;
+        } else if (key == "port") {
+            if (auto x = r.port(v, p))
+                out.port = *x;
+        } else if (key == "node") {
+            if (auto x = r.scalar(v, p, "a node name"))
+                out.node = *x;
+        } else if (key == "weight") {
+            if (auto x = r.u32(v, p, 0, 65535, "a weight"))
+                out.weight = *x;
+        }
+    });
+    return out;
+}
+
+Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
+{
+    Service out;
+    out.marks.entity = mark_of(node);
+    if (!r.check_map(node, path,
+                     {"name", "protocol", "node_port", "vip", "port", "entry_nodes", "maglev_table_size", "backends"},
+                     {"name", "protocol", "backends"}))
+        return out;
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        note(out.marks, key, v);
+        const std::string p = field(path, key);
+        if (key == "name") {
+            if (auto x = r.name(v, p, service_name_re, service_name_text))
+                out.name = *x;
+        } else if (key == "protocol") {
+            if (auto x = r.choice<Protocol>(v, p, {{"tcp", Protocol::tcp}, {"udp", Protocol::udp}}))
+                out.protocol = *x;
+        } else if (key == "node_port") {
+            out.node_port = r.port(v, p);
+        } else if (key == "vip") {
+            out.vip = r.ipv4(v, p);
+        } else if (key == "port") {
+            out.port = r.port(v, p);
+        } else if (key == "entry_nodes") {
+            if (!v.IsSequence()) {
+                r.error(v, p, "found " + describe(v) + ", expected a list of node names");
+                return;
+            }
+            if (v.size() == 0)
+                r.error(v, p, "found an empty list, expected at least one node name (leave entry_nodes out for all nodes)");
+            for (std::size_t i = 0; i < v.size(); ++i)
+                if (auto x = r.scalar(v[i], index(p, i), "a node name"))
+                    out.entry_nodes.push_back(*x);
+        } else if (key == "maglev_table_size") {
+            auto x = r.u32(v, p, 2, max_table_size, "a prime table size");
+            if (x && !maglev::is_prime(*x))
+                r.error(v, p, "found " + std::to_string(*x) + ", expected a prime number (next prime: " +
+                                  std::to_string(maglev::next_prime(*x)) + ")");
+            else if (x)
+                out.maglev_table_size = *x;
+        } else if (key == "backends") {
+            if (!v.IsSequence()) {
+                r.error(v, p, "found " + describe(v) + ", expected a list of backends");
+                return;
+            }
+            if (v.size() == 0)
+                r.error(v, p, "found an empty list, expected at least one backend");
+            for (std::size_t i = 0; i < v.size(); ++i)
+                out.backends.push_back(read_backend(r, v[i], index(p, i)));
+        }
+    });
+
+    const bool has_node_port = node["node_port"].IsDefined();
+    const bool has_vip = node["vip"].IsDefined();
+    const bool has_port = node["port"].IsDefined();
+    if (has_node_port && (has_vip || has_port))
+        r.error(node, path, "found node_port together with vip/port, expected either node_port or vip + port");
+    else if (!has_node_port && !has_vip && !has_port)
+        r.error(node, path, "found neither node_port nor vip + port, expected one of them");
+    else if (!has_node_port && has_vip != has_port)
+        r.error(node, field(path, has_vip ? "port" : "vip"), "missing required field (vip and port go together)");
+    return out;
+}
+
+void read_root(Reader& r, const YAML::Node& root, Config& config)
+{
+    if (!r.check_map(root, "", {"dispatch", "entry_mark", "hash_seed", "flows", "nodes", "services"},
+                     {"nodes", "services"}))
+        return;
+    for_each_field(root, [&](const std::string& key, const YAML::Node& v) {
+        if (key == "dispatch") {
+            if (auto x = r.choice<Dispatch>(v, key, {{"opt", Dispatch::opt}, {"ipip", Dispatch::ipip}}))
+                config.dispatch = *x;
+        } else if (key == "entry_mark") {
+            if (auto x = r.u32(v, key, 1, 0xffffffffu, "a non-zero 32-bit mark"))
+                config.entry_mark = *x;
+        } else if (key == "hash_seed") {
+            if (auto x = r.u32(v, key, 0, 0xffffffffu, "a 32-bit seed"))
+                config.hash_seed = *x;
+        } else if (key == "flows") {
+            read_flows(r, v, config.flows);
+        } else if (key == "nodes") {
+            if (!v.IsSequence()) {
+                r.error(v, key, "found " + describe(v) + ", expected a list of nodes");
+                return;
+            }
+            if (v.size() == 0)
+                r.error(v, key, "found an empty list, expected at least one node");
+            for (std::size_t i = 0; i < v.size(); ++i)
+                config.nodes.push_back(read_node(r, v[i], index(key, i)));
+        } else if (key == "services") {
+            if (v.IsNull())  // "services:" with nothing: a node set with no services yet
+                return;
+            if (!v.IsSequence()) {
+                r.error(v, key, "found " + describe(v) + ", expected a list of services");
+                return;
+            }
+            for (std::size_t i = 0; i < v.size(); ++i)
+                config.services.push_back(read_service(r, v[i], index(key, i)));
+        }
+    });
+}
+
+}  // namespace
+
+Config parse_text(std::string_view text, const std::string& source)
+{
+    Reader r(source);
+    Config config;
+    config.source = source;
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(text));
+    } catch (const YAML::ParserException& e) {
+        r.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+        throw ConfigError(std::move(r.diagnostics()));
+    }
+    read_root(r, root, config);
+    validate(config, r.diagnostics());
+    if (!r.diagnostics().empty())
+        throw ConfigError(std::move(r.diagnostics()));
+    return config;
+}
+
+Config parse_file(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) {
+        throw ConfigError({Diagnostic{path, {}, "", std::string("cannot read file: ") + std::strerror(errno)}});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_text(text.str(), path);
+}
+
+}  // namespace nfdsr::config

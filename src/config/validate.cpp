@@ -1,0 +1,201 @@
+#include "config/validate.hpp"
+
+#include "config/scalars.hpp"
+#include "maglev/maglev.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace nfdsr::config {
+namespace {
+
+std::string index(std::string_view parent, std::size_t i)
+{
+    return std::string(parent) + "[" + std::to_string(i) + "]";
+}
+
+const char* proto_name(Protocol p)
+{
+    return p == Protocol::udp ? "udp" : "tcp";
+}
+
+class Checker {
+public:
+    Checker(Config& config, std::vector<Diagnostic>& out) : c_(config), out_(out) {}
+
+    void run()
+    {
+        check_nodes();
+        for (std::size_t i = 0; i < c_.services.size(); ++i)
+            check_service(i);
+        check_service_names();
+        check_service_addresses();
+    }
+
+private:
+    void error(Mark mark, const std::string& path, std::string message)
+    {
+        out_.push_back({c_.source, mark, path, std::move(message)});
+    }
+
+    static std::string where(Mark m)
+    {
+        return m.line > 0 ? " (line " + std::to_string(m.line) + ")" : "";
+    }
+
+    void check_nodes()
+    {
+        std::map<std::string, std::size_t> names;
+        std::map<std::uint32_t, std::size_t> addresses;
+        for (std::size_t i = 0; i < c_.nodes.size(); ++i) {
+            const Node& n = c_.nodes[i];
+            const std::string path = index("nodes", i);
+            if (!n.name.empty()) {
+                auto [it, fresh] = names.emplace(n.name, i);
+                if (!fresh)
+                    error(n.marks.of("name"), path + ".name",
+                          "found duplicate node name '" + n.name + "', already used by " + index("nodes", it->second) +
+                              where(c_.nodes[it->second].marks.of("name")) + ", expected a unique name");
+            }
+            if (n.address.be != 0) {
+                auto [it, fresh] = addresses.emplace(n.address.be, i);
+                if (!fresh)
+                    error(n.marks.of("address"), path + ".address",
+                          "found duplicate node address " + format_ipv4(n.address) + ", already used by " +
+                              index("nodes", it->second) + ", expected a unique address");
+            }
+            for (std::size_t j = 0; j < i && n.pod_cidr; ++j) {
+                const auto& other = c_.nodes[j].pod_cidr;
+                if (other && (cidr_contains(*other, n.pod_cidr->network) || cidr_contains(*n.pod_cidr, other->network)))
+                    error(n.marks.of("pod_cidr"), path + ".pod_cidr",
+                          "found a pod CIDR overlapping " + index("nodes", j) + ".pod_cidr, expected disjoint pod CIDRs");
+            }
+        }
+    }
+
+    void check_service(std::size_t si)
+    {
+        Service& s = c_.services[si];
+        const std::string path = index("services", si);
+
+        if (!has_field(s.marks, "entry_nodes")) {
+            for (const auto& n : c_.nodes)
+                s.entry_nodes.push_back(n.name);
+        } else {
+            std::set<std::string> seen;
+            for (std::size_t i = 0; i < s.entry_nodes.size(); ++i) {
+                const auto& name = s.entry_nodes[i];
+                if (!c_.find_node(name))
+                    error(s.marks.of("entry_nodes"), index(path + ".entry_nodes", i),
+                          "found unknown node '" + name + "', expected a name from nodes[]");
+                if (!seen.insert(name).second)
+                    error(s.marks.of("entry_nodes"), index(path + ".entry_nodes", i),
+                          "found node '" + name + "' twice, expected each entry node once");
+            }
+        }
+
+        std::map<std::string, std::size_t> names;
+        std::map<std::pair<std::uint32_t, std::uint16_t>, std::size_t> endpoints;
+        bool any_weight = false;
+        for (std::size_t bi = 0; bi < s.backends.size(); ++bi) {
+            const Backend& b = s.backends[bi];
+            const std::string bpath = index(path + ".backends", bi);
+            any_weight = any_weight || b.weight > 0;
+            if (!b.node.empty() && !c_.find_node(b.node))
+                error(b.marks.of("node"), bpath + ".node",
+                      "found unknown node '" + b.node + "', expected a name from nodes[]");
+            if (!b.name.empty()) {
+                auto [it, fresh] = names.emplace(b.name, bi);
+                if (!fresh)
+                    error(b.marks.of("name"), bpath + ".name",
+                          "found duplicate backend name '" + b.name + "', already used by " +
+                              index(path + ".backends", it->second) + ", expected a unique name within the service");
+            }
+            if (b.address.be != 0 && b.port != 0) {
+                auto [it, fresh] = endpoints.emplace(std::make_pair(b.address.be, b.port), bi);
+                if (!fresh)
+                    error(b.marks.entity, bpath,
+                          "found duplicate backend " + format_ipv4(b.address) + ":" + std::to_string(b.port) +
+                              ", already used by " + index(path + ".backends", it->second) +
+                              ", expected each address:port once per service");
+            }
+        }
+        if (!s.backends.empty() && !any_weight)
+            error(s.marks.of("backends"), path + ".backends",
+                  "found only backends with weight 0, expected at least one with weight > 0");
+
+        const std::size_t n = s.backends.size();
+        if (s.maglev_table_size == 0) {
+            if (!has_field(s.marks, "maglev_table_size"))
+                s.maglev_table_size = maglev::default_table_size(n);
+        } else if (s.maglev_table_size < n) {
+            error(s.marks.of("maglev_table_size"), path + ".maglev_table_size",
+                  "found " + std::to_string(s.maglev_table_size) + ", expected a prime >= the number of backends (" +
+                      std::to_string(n) + ")");
+        }
+    }
+
+    static bool has_field(const FieldMarks& marks, std::string_view name)
+    {
+        return std::any_of(marks.fields.begin(), marks.fields.end(), [&](const auto& f) { return f.first == name; });
+    }
+
+    void check_service_names()
+    {
+        std::map<std::string, std::size_t> names;
+        for (std::size_t i = 0; i < c_.services.size(); ++i) {
+            const Service& s = c_.services[i];
+            if (s.name.empty())
+                continue;
+            auto [it, fresh] = names.emplace(s.name, i);
+            if (!fresh)
+                error(s.marks.of("name"), index("services", i) + ".name",
+                      "found duplicate service name '" + s.name + "', already used by " +
+                          index("services", it->second) + ", expected a unique name");
+        }
+    }
+
+    // Two services must not claim the same (address, protocol, port): the
+    // entry node could not tell them apart. NodePort services claim every
+    // entry node's address.
+    void check_service_addresses()
+    {
+        std::map<std::tuple<std::uint32_t, Protocol, std::uint16_t>, std::size_t> claimed;
+        for (std::size_t i = 0; i < c_.services.size(); ++i) {
+            const Service& s = c_.services[i];
+            std::vector<Ipv4> addresses;
+            std::uint16_t port = 0;
+            if (s.node_port) {
+                port = *s.node_port;
+                for (const auto& name : s.entry_nodes)
+                    if (const Node* n = c_.find_node(name))
+                        addresses.push_back(n->address);
+            } else if (s.vip && s.port) {
+                port = *s.port;
+                addresses.push_back(*s.vip);
+            }
+            for (Ipv4 a : addresses) {
+                auto [it, fresh] = claimed.emplace(std::make_tuple(a.be, s.protocol, port), i);
+                if (!fresh && it->second != i)
+                    error(s.marks.entity, index("services", i),
+                          "found " + format_ipv4(a) + ":" + std::to_string(port) + "/" + proto_name(s.protocol) +
+                              " already used by " + index("services", it->second) + " ('" +
+                              c_.services[it->second].name + "'), expected a unique service address");
+            }
+        }
+    }
+
+    Config& c_;
+    std::vector<Diagnostic>& out_;
+};
+
+}  // namespace
+
+void validate(Config& config, std::vector<Diagnostic>& out)
+{
+    Checker(config, out).run();
+}
+
+}  // namespace nfdsr::config

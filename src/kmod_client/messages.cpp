@@ -1,0 +1,235 @@
+#include "kmod_client/messages.hpp"
+
+#include <nfdsr/uapi/nfdsr.h>
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+
+#include <array>
+#include <cstring>
+
+namespace nfdsr::kmod {
+namespace {
+
+constexpr std::size_t binding_nest_size = 4 /* nest */ + 5 * 8 /* five attrs, each padded to 8 */;
+constexpr std::size_t bindings_nest_limit = 0xffff;
+
+const std::array<const char*, NFDSR_CTR_MAX> counter_names = NFDSR_COUNTER_NAMES;
+
+// nla_policy arrays need designated array indices, which C++ lacks.
+template <std::size_t N>
+struct Policy {
+    std::array<nla_policy, N> p{};
+    constexpr Policy& set(int attr, std::uint16_t type, std::uint16_t minlen = 0)
+    {
+        p[static_cast<std::size_t>(attr)].type = type;
+        p[static_cast<std::size_t>(attr)].minlen = minlen;
+        return *this;
+    }
+};
+
+Policy<NFDSR_A_MAX + 1> make_attr_policy()
+{
+    Policy<NFDSR_A_MAX + 1> p;
+    p.set(NFDSR_A_VERSION, NLA_STRING)
+        .set(NFDSR_A_ENTRY_MARK, NLA_U32)
+        .set(NFDSR_A_FLOW_MAX, NLA_U32)
+        .set(NFDSR_A_TCP_TIMEOUT, NLA_U32)
+        .set(NFDSR_A_TCP_CLOSE_TIMEOUT, NLA_U32)
+        .set(NFDSR_A_UDP_TIMEOUT, NLA_U32)
+        .set(NFDSR_A_BINDINGS, NLA_NESTED)
+        .set(NFDSR_A_BINDING, NLA_NESTED)
+        .set(NFDSR_A_COUNTERS, NLA_NESTED)
+        .set(NFDSR_A_BINDING_COUNT, NLA_U32)
+        .set(NFDSR_A_FLOW_COUNT, NLA_U32)
+        .set(NFDSR_A_FLOW, NLA_NESTED);
+    return p;
+}
+
+Policy<NFDSR_BA_MAX + 1> make_binding_policy()
+{
+    Policy<NFDSR_BA_MAX + 1> p;
+    p.set(NFDSR_BA_PROTO, NLA_U8)
+        .set(NFDSR_BA_VIP, NLA_U32)
+        .set(NFDSR_BA_VPORT, NLA_U16)
+        .set(NFDSR_BA_BACKEND_IP, NLA_U32)
+        .set(NFDSR_BA_BACKEND_PORT, NLA_U16);
+    return p;
+}
+
+Policy<NFDSR_FA_MAX + 1> make_flow_policy()
+{
+    Policy<NFDSR_FA_MAX + 1> p;
+    p.set(NFDSR_FA_PROTO, NLA_U8)
+        .set(NFDSR_FA_CLIENT_IP, NLA_U32)
+        .set(NFDSR_FA_CLIENT_PORT, NLA_U16)
+        .set(NFDSR_FA_BACKEND_IP, NLA_U32)
+        .set(NFDSR_FA_BACKEND_PORT, NLA_U16)
+        .set(NFDSR_FA_VIP, NLA_U32)
+        .set(NFDSR_FA_VPORT, NLA_U16)
+        .set(NFDSR_FA_IDLE_MS, NLA_U32)
+        .set(NFDSR_FA_CLOSING, NLA_U8);
+    return p;
+}
+
+auto attr_policy_storage = make_attr_policy();
+auto binding_policy_storage = make_binding_policy();
+auto flow_policy_storage = make_flow_policy();
+
+void check(int err, const char* what)
+{
+    if (err < 0)
+        throw KmodError(std::string("building netlink message: ") + what + ": " + nl_geterror(err));
+}
+
+Msg new_message(int family, std::uint8_t cmd, int flags, std::size_t payload)
+{
+    Msg msg(nlmsg_alloc_size(payload + NLMSG_HDRLEN + GENL_HDRLEN + 256));
+    if (!msg)
+        throw KmodError("out of memory allocating a netlink message");
+    if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd, NFDSR_GENL_VERSION))
+        throw KmodError("netlink message too small for the generic netlink header");
+    return msg;
+}
+
+void put_binding(nl_msg* msg, const plan::Binding& b)
+{
+    nlattr* nest = nla_nest_start(msg, NFDSR_A_BINDING);
+    if (!nest)
+        throw KmodError("building netlink message: binding nest does not fit");
+    check(nla_put_u8(msg, NFDSR_BA_PROTO, static_cast<std::uint8_t>(b.proto)), "proto");
+    check(nla_put_u32(msg, NFDSR_BA_VIP, b.vip.be), "vip");
+    check(nla_put_u16(msg, NFDSR_BA_VPORT, htons(b.vport)), "vport");
+    check(nla_put_u32(msg, NFDSR_BA_BACKEND_IP, b.backend_addr.be), "backend ip");
+    check(nla_put_u16(msg, NFDSR_BA_BACKEND_PORT, htons(b.backend_port)), "backend port");
+    check(nla_nest_end(msg, nest), "binding nest");
+}
+
+std::uint32_t get_u32(nlattr* const* tb, int attr, std::uint32_t fallback)
+{
+    return tb[attr] ? nla_get_u32(tb[attr]) : fallback;
+}
+
+}  // namespace
+
+nla_policy* attr_policy() { return attr_policy_storage.p.data(); }
+nla_policy* binding_policy() { return binding_policy_storage.p.data(); }
+nla_policy* flow_policy() { return flow_policy_storage.p.data(); }
+
+std::size_t max_bindings_per_message()
+{
+    return (bindings_nest_limit - 4) / binding_nest_size;
+}
+
+Msg build_set(int family, const plan::ModuleParams& params, const std::vector<plan::Binding>& bindings)
+{
+    if (bindings.size() > max_bindings_per_message())
+        throw KmodError("too many bindings for one NFDSR_CMD_SET message: " + std::to_string(bindings.size()) +
+                        " (netlink nests hold at most " + std::to_string(max_bindings_per_message()) + ")");
+    Msg msg = new_message(family, NFDSR_CMD_SET, 0, 5 * 8 + 4 + bindings.size() * binding_nest_size);
+    nl_msg* m = msg.get();
+    check(nla_put_u32(m, NFDSR_A_ENTRY_MARK, params.entry_mark), "entry mark");
+    check(nla_put_u32(m, NFDSR_A_FLOW_MAX, params.flow_max), "flow max");
+    check(nla_put_u32(m, NFDSR_A_TCP_TIMEOUT, params.tcp_timeout), "tcp timeout");
+    check(nla_put_u32(m, NFDSR_A_TCP_CLOSE_TIMEOUT, params.tcp_close_timeout), "tcp close timeout");
+    check(nla_put_u32(m, NFDSR_A_UDP_TIMEOUT, params.udp_timeout), "udp timeout");
+    // Always present, even when empty: "no bindings" must replace old ones.
+    nlattr* nest = nla_nest_start(m, NFDSR_A_BINDINGS);
+    if (!nest)
+        throw KmodError("building netlink message: bindings nest does not fit");
+    for (const auto& b : bindings)
+        put_binding(m, b);
+    check(nla_nest_end_keep_empty(m, nest), "bindings nest");
+    return msg;
+}
+
+Msg build_command(int family, std::uint8_t cmd)
+{
+    return new_message(family, cmd, cmd == NFDSR_CMD_FLOW_DUMP ? NLM_F_DUMP : 0, 0);
+}
+
+std::string extack_message(const nlmsghdr* hdr)
+{
+    if (hdr->nlmsg_type != NLMSG_ERROR || !(hdr->nlmsg_flags & NLM_F_ACK_TLVS) ||
+        hdr->nlmsg_len < NLMSG_HDRLEN + sizeof(nlmsgerr))
+        return {};
+    const auto* err = static_cast<const nlmsgerr*>(nlmsg_data(hdr));
+    // TLVs follow the echoed request: its header only if capped, else all of it.
+    std::size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
+    if (!(hdr->nlmsg_flags & NLM_F_CAPPED))
+        offset += err->msg.nlmsg_len - NLMSG_HDRLEN;
+    offset = NLMSG_ALIGN(offset);
+    if (offset >= hdr->nlmsg_len)
+        return {};
+    int remaining = static_cast<int>(hdr->nlmsg_len - offset);
+    const auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(hdr) + offset);
+    for (; nla_ok(a, remaining); a = nla_next(a, &remaining)) {
+        if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0) {
+            const char* text = static_cast<const char*>(nla_data(a));
+            return std::string(text, strnlen(text, static_cast<std::size_t>(nla_len(a))));
+        }
+    }
+    return {};
+}
+
+Status parse_status(nlmsghdr* reply)
+{
+    nlattr* tb[NFDSR_A_MAX + 1];
+    int err = genlmsg_parse(reply, 0, tb, NFDSR_A_MAX, attr_policy());
+    if (err < 0)
+        throw KmodError(std::string("malformed NFDSR_CMD_GET reply: ") + nl_geterror(err));
+    Status s;
+    if (tb[NFDSR_A_VERSION])
+        s.version = nla_get_string(tb[NFDSR_A_VERSION]);
+    s.params.entry_mark = get_u32(tb, NFDSR_A_ENTRY_MARK, s.params.entry_mark);
+    s.params.flow_max = get_u32(tb, NFDSR_A_FLOW_MAX, s.params.flow_max);
+    s.params.tcp_timeout = get_u32(tb, NFDSR_A_TCP_TIMEOUT, s.params.tcp_timeout);
+    s.params.tcp_close_timeout = get_u32(tb, NFDSR_A_TCP_CLOSE_TIMEOUT, s.params.tcp_close_timeout);
+    s.params.udp_timeout = get_u32(tb, NFDSR_A_UDP_TIMEOUT, s.params.udp_timeout);
+    s.binding_count = get_u32(tb, NFDSR_A_BINDING_COUNT, 0);
+    s.flow_count = get_u32(tb, NFDSR_A_FLOW_COUNT, 0);
+    if (tb[NFDSR_A_COUNTERS]) {
+        nlattr* c;
+        int rem;
+        nla_for_each_nested(c, tb[NFDSR_A_COUNTERS], rem)
+        {
+            const int type = nla_type(c);  // enum nfdsr_counter + 1
+            if (type < 1 || nla_len(c) < 8)
+                throw KmodError("malformed NFDSR_A_COUNTERS entry");
+            const auto index = static_cast<std::size_t>(type - 1);
+            std::string name = index < counter_names.size() ? counter_names[index] : "counter_" + std::to_string(index);
+            s.counters.push_back({std::move(name), nla_get_u64(c)});
+        }
+    }
+    return s;
+}
+
+Flow parse_flow(nlmsghdr* reply)
+{
+    nlattr* tb[NFDSR_A_MAX + 1];
+    int err = genlmsg_parse(reply, 0, tb, NFDSR_A_MAX, attr_policy());
+    if (err < 0 || !tb[NFDSR_A_FLOW])
+        throw KmodError("malformed NFDSR_CMD_FLOW_DUMP message");
+    nlattr* fa[NFDSR_FA_MAX + 1];
+    err = nla_parse_nested(fa, NFDSR_FA_MAX, tb[NFDSR_A_FLOW], flow_policy());
+    if (err < 0)
+        throw KmodError(std::string("malformed NFDSR_A_FLOW: ") + nl_geterror(err));
+    Flow f;
+    auto u16 = [&](int a) -> std::uint16_t { return fa[a] ? ntohs(nla_get_u16(fa[a])) : 0; };
+    auto be32 = [&](int a) -> plan::Ipv4 { return {fa[a] ? nla_get_u32(fa[a]) : 0u}; };
+    if (fa[NFDSR_FA_PROTO])
+        f.proto = static_cast<plan::Protocol>(nla_get_u8(fa[NFDSR_FA_PROTO]));
+    f.client = be32(NFDSR_FA_CLIENT_IP);
+    f.client_port = u16(NFDSR_FA_CLIENT_PORT);
+    f.backend = be32(NFDSR_FA_BACKEND_IP);
+    f.backend_port = u16(NFDSR_FA_BACKEND_PORT);
+    f.vip = be32(NFDSR_FA_VIP);
+    f.vport = u16(NFDSR_FA_VPORT);
+    f.idle_ms = fa[NFDSR_FA_IDLE_MS] ? nla_get_u32(fa[NFDSR_FA_IDLE_MS]) : 0;
+    f.closing = fa[NFDSR_FA_CLOSING] && nla_get_u8(fa[NFDSR_FA_CLOSING]) != 0;
+    return f;
+}
+
+}  // namespace nfdsr::kmod

@@ -1,0 +1,642 @@
+// The ruleset of table ip nfdsr, built with libnftnl so that `nft list table
+// ip nfdsr` prints it back exactly as nft would print the equivalent source
+// (the expressions mirror what `nft --debug=netlink` generates for it).
+#include "nft/ruleset.hpp"
+
+#include <arpa/inet.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netlink.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include "nft/batch.hpp"
+#include "nft/nft_apply.hpp"
+#include "nfdsr/uapi/nfdsr.h"
+
+namespace nfdsr::nft {
+
+using plan::Protocol;
+
+std::string to_string(plan::Ipv4 a) {
+    char buf[INET_ADDRSTRLEN];
+    in_addr in{};
+    in.s_addr = a.be;
+    inet_ntop(AF_INET, &in, buf, sizeof(buf));
+    return buf;
+}
+
+const char* to_string(Protocol p) { return p == Protocol::udp ? "udp" : "tcp"; }
+
+namespace {
+
+std::string sanitize(const std::string& s) {
+    std::string out = s;
+    for (char& c : out)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            c = '_';
+    return out;
+}
+
+}  // namespace
+
+std::string service_chain_name(const plan::EntryServicePlan& svc) {
+    return "svc_" + sanitize(svc.name) + "_" + to_string(svc.proto) + "_" + std::to_string(svc.vport);
+}
+
+std::string backend_chain_name(const std::string& service_chain, const plan::BackendPlan& be) {
+    return service_chain + "_be_" + sanitize(be.name);
+}
+
+std::string maglev_map_name(const std::string& service_chain) { return service_chain + "_maglev"; }
+
+namespace detail {
+namespace {
+
+// ---- datatypes as nft numbers them (src/datatype.h); a set's key type is
+// the concatenation of 6-bit datatype ids (TYPE_BITS), first field highest.
+constexpr std::uint32_t kTypeInteger = 4;
+constexpr std::uint32_t kTypeIpAddr = 7;
+constexpr std::uint32_t kTypeInetProto = 12;
+constexpr std::uint32_t kTypeInetService = 13;
+constexpr std::uint32_t kTypeBits = 6;
+constexpr std::uint32_t kConcatKeyType =
+    (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInetProto << kTypeBits) | kTypeInetService;
+constexpr std::uint32_t kConcatKeyLen = 12;  // 4 + 4 (proto, padded) + 4 (port, padded)
+// nft's enum byteorder, stored in the set's userdata so nft prints keys right.
+constexpr std::uint32_t kByteorderInvalid = 0;  // concatenations
+constexpr std::uint32_t kByteorderHost = 1;
+
+constexpr std::size_t kCommentMax = NFTNL_UDATA_COMMENT_MAXLEN - 1;
+
+template <class T, void (*Free)(const T*)>
+struct Deleter {
+    void operator()(T* p) const { Free(p); }
+};
+using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table, nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain, nftnl_chain_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set, nftnl_set_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule, nftnl_rule_free>>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf, nftnl_udata_buf_free>>;
+
+std::string clip(std::string s) {
+    if (s.size() > kCommentMax) s.resize(kCommentMax);
+    return s;
+}
+
+// ---- expressions (register numbers as nft allocates them) ----
+nftnl_expr* expr(const char* name) {
+    nftnl_expr* e = nftnl_expr_alloc(name);
+    if (!e) throw NftError(std::string("libnftnl: cannot allocate expression ") + name);
+    return e;
+}
+
+nftnl_expr* payload_load(nft_payload_bases base, std::uint32_t off, std::uint32_t len, std::uint32_t dreg) {
+    nftnl_expr* e = expr("payload");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+    return e;
+}
+
+// Stateless header write with incremental checksum fix-up, as nft generates:
+// csum_type inet at csum_off (relative to `base`), and for addresses the
+// L4 pseudo-header flag so TCP/UDP checksums follow the address change.
+nftnl_expr* payload_write(nft_payload_bases base, std::uint32_t off, std::uint32_t len, std::uint32_t sreg,
+                          std::uint32_t csum_off, std::uint32_t flags) {
+    nftnl_expr* e = expr("payload");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, csum_off);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, flags);
+    return e;
+}
+
+nftnl_expr* meta_load(nft_meta_keys key, std::uint32_t dreg) {
+    nftnl_expr* e = expr("meta");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+    return e;
+}
+
+nftnl_expr* meta_set(nft_meta_keys key, std::uint32_t sreg) {
+    nftnl_expr* e = expr("meta");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, sreg);
+    return e;
+}
+
+nftnl_expr* cmp_eq(std::uint32_t sreg, const void* data, std::uint32_t len) {
+    nftnl_expr* e = expr("cmp");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    return e;
+}
+
+// reg = (reg & mask) ^ xor   (nft's encoding of &, |, ^ on 32-bit values)
+nftnl_expr* bitwise(std::uint32_t reg, std::uint32_t len, const void* mask, const void* xr) {
+    nftnl_expr* e = expr("bitwise");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xr, len);
+    return e;
+}
+
+nftnl_expr* lookup(std::uint32_t sreg, const std::string& set, std::uint32_t set_id, bool vmap) {
+    nftnl_expr* e = expr("lookup");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set.c_str());
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+    if (vmap) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+    return e;
+}
+
+nftnl_expr* immediate_data(std::uint32_t dreg, const void* data, std::uint32_t len) {
+    nftnl_expr* e = expr("immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+    nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+    return e;
+}
+
+nftnl_expr* verdict(int code) {
+    nftnl_expr* e = expr("immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<std::uint32_t>(code));
+    return e;
+}
+
+nftnl_expr* jhash(std::uint32_t sreg, std::uint32_t len, std::uint32_t modulus, std::uint32_t seed,
+                  std::uint32_t dreg) {
+    nftnl_expr* e = expr("hash");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, modulus);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SEED, seed);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, dreg);
+    return e;
+}
+
+// ---- object helpers ----
+struct Udata {
+    UdataPtr buf{nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)};
+    const void* data() const { return nftnl_udata_buf_data(buf.get()); }
+    std::uint32_t len() const { return nftnl_udata_buf_len(buf.get()); }
+};
+
+class Builder {
+public:
+    Builder(const plan::NodePlan& plan, Batch& batch) : plan_(plan), batch_(batch) {}
+
+    void table_replace();
+    void ruleset();
+
+private:
+    struct Svc {
+        const plan::EntryServicePlan* plan;
+        std::string chain;
+        std::string map;
+        std::vector<std::string> backend_chains;
+        std::string label;  // "svc1 192.168.10.10:31615/tcp"
+    };
+
+    std::uint32_t add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
+                          std::uint32_t key_byteorder, bool vmap, const std::string& comment,
+                          std::uint32_t hash_mod = 0);
+    void add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
+                   const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap);
+    void add_chain(const std::string& name, const std::string& comment, int hook = -1, int prio = 0);
+    RulePtr rule(const std::string& chain);
+    void commit_rule(RulePtr r, const std::string& chain, const std::string& comment);
+
+    // "ip daddr . meta l4proto . th dport" (dst) or the saddr/sport variant into reg 1.
+    void load_tuple(nftnl_rule* r, bool dst);
+
+    void plan_names();
+
+    const plan::NodePlan& plan_;
+    Batch& batch_;
+    std::uint32_t next_set_id_ = 1;
+    std::vector<Svc> svcs_;
+    std::map<std::string, std::uint32_t> set_ids_;
+};
+
+TablePtr make_table() {
+    TablePtr t(nftnl_table_alloc());
+    nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTable);
+    return t;
+}
+
+// Replacing the whole table in one transaction.
+//
+// The batch is: NEWTABLE nfdsr (no NLM_F_EXCL: creates it if absent, no-op
+// otherwise), DELTABLE nfdsr (now always succeeds, removing the old chains,
+// sets, rules and counters), NEWTABLE nfdsr and everything in it. nf_tables
+// applies a batch as one generation change: packets see either the complete
+// old table or the complete new one, never a half-built state or no table at
+// all. If any message fails the kernel aborts the whole batch, so the old
+// table stays exactly as it was. (The first NEWTABLE is what makes DELTABLE
+// safe on a node that has no table yet, like `nft -f` files that begin with
+// "table ip nfdsr; delete table ip nfdsr".)
+void Builder::table_replace() {
+    TablePtr t = make_table();
+    batch_.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, t.get(), "table ip nfdsr (create if absent)");
+    batch_.add_table(NFT_MSG_DELTABLE, 0, t.get(), "table ip nfdsr (delete old ruleset)");
+    TablePtr n = make_table();
+    Udata ud;
+    nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_TABLE_COMMENT,
+                         clip("nfdsr on " + plan_.node +
+                              ": DSR load balancing, managed by nfdsrd (replaced as a whole on every apply)")
+                             .c_str());
+    nftnl_table_set_data(n.get(), NFTNL_TABLE_USERDATA, ud.data(), ud.len());
+    batch_.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, n.get(), "table ip nfdsr");
+}
+
+// The Maglev maps are keyed by a hash result (32-bit integer, host byte
+// order). Without "typeof" information nft prints such a key type as
+// "type 0"; with it, "typeof <hash> mod M". nft 1.0.6 crashes listing a map
+// declared "typeof jhash ..." (its jhash typeof udata omits the hashed
+// expression), so we describe the key as "typeof symhash mod M": the same
+// datatype (integer, 32 bit, host order, decimal) and modulus, readable, and
+// `nft -f` of the listing type-checks `jhash ... vmap @map` against it. The
+// layout mirrors what nft 1.0.6 writes for `typeof symhash mod M : verdict`.
+void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus) {
+    constexpr std::uint32_t kExprHash = 0x18;     // nft enum expr_types: EXPR_HASH
+    constexpr std::uint32_t kExprVerdict = 1;     // EXPR_VERDICT
+    nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprHash);
+    nftnl_udata* data = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    nftnl_udata_put_u32(b, 0, NFT_HASH_SYM);  // hash type
+    nftnl_udata_put_u32(b, 1, 0);             // offset
+    nftnl_udata_put_u32(b, 2, modulus);       // mod
+    nftnl_udata_put_u32(b, 3, 0);             // seed
+    nftnl_udata_put_u32(b, 4, 0);             // seed set
+    nftnl_udata_nest_end(b, data);
+    nftnl_udata_nest_end(b, key);
+    nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
+    nftnl_udata_put(b, NFTNL_UDATA_SET_TYPEOF_DATA, 0, nullptr);
+    nftnl_udata_nest_end(b, val);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+}
+
+std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
+                               std::uint32_t key_byteorder, bool vmap, const std::string& comment,
+                               std::uint32_t hash_mod) {
+    SetPtr s(nftnl_set_alloc());
+    const std::uint32_t id = next_set_id_++;
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, key_len);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, vmap ? NFT_SET_MAP : 0);
+    if (vmap) {
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, 0);
+    }
+    Udata ud;
+    nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, key_byteorder);
+    if (vmap) nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, kByteorderInvalid);
+    if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod);
+    nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_SET_COMMENT, clip(comment).c_str());
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, ud.data(), ud.len());
+    batch_.add_set(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, s.get(),
+                   std::string(vmap ? "map " : "set ") + name + " (" + comment + ")");
+    set_ids_[name] = id;
+    return id;
+}
+
+void Builder::add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
+                        const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap) {
+    // Chunk so that one message's element list (a nested attribute, 16-bit
+    // length) stays well below 64 KiB even with 255-byte chain names.
+    std::size_t i = 0;
+    while (i < elems.size()) {
+        SetPtr s(nftnl_set_alloc());
+        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_ID, set_id);
+        std::size_t bytes = 0;
+        const std::size_t first = i;
+        for (; i < elems.size() && bytes < 48 * 1024; ++i) {
+            const auto& [key, chain] = elems[i];
+            nftnl_set_elem* e = nftnl_set_elem_alloc();
+            nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<std::uint32_t>(key.size()));
+            if (vmap) {
+                nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<std::uint32_t>(NFT_GOTO));
+                nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain.c_str());
+            }
+            nftnl_set_elem_add(s.get(), e);
+            bytes += 64 + key.size() + chain.size();
+        }
+        batch_.add_set_elems(NLM_F_CREATE | NLM_F_EXCL, s.get(),
+                             "elements " + std::to_string(first) + ".." + std::to_string(i - 1) + " of " + what);
+    }
+}
+
+void Builder::add_chain(const std::string& name, const std::string& comment, int hook, int prio) {
+    ChainPtr c(nftnl_chain_alloc());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTable);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+    if (hook >= 0) {
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "filter");
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, static_cast<std::uint32_t>(hook));
+        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, prio);
+    }
+    Udata ud;
+    nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_CHAIN_COMMENT, clip(comment).c_str());
+    nftnl_chain_set_data(c.get(), NFTNL_CHAIN_USERDATA, ud.data(), ud.len());
+    batch_.add_chain(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, c.get(),
+                     "chain " + name + " (" + comment + ")");
+}
+
+RulePtr Builder::rule(const std::string& chain) {
+    RulePtr r(nftnl_rule_alloc());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTable);
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+    return r;
+}
+
+void Builder::commit_rule(RulePtr r, const std::string& chain, const std::string& comment) {
+    Udata ud;
+    nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_RULE_COMMENT, clip(comment).c_str());
+    nftnl_rule_set_data(r.get(), NFTNL_RULE_USERDATA, ud.data(), ud.len());
+    batch_.add_rule(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, r.get(),
+                    "rule in chain " + chain + " (\"" + comment + "\")");
+}
+
+void Builder::load_tuple(nftnl_rule* r, bool dst) {
+    // ip daddr . meta l4proto . th dport: a concatenation occupies
+    // consecutive 32-bit registers starting at reg 1 (NFT_REG_1 = reg32 0).
+    nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_NETWORK_HEADER, dst ? 16 : 12, 4, NFT_REG_1));
+    nftnl_rule_add_expr(r, meta_load(NFT_META_L4PROTO, NFT_REG32_01));
+    nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, NFT_REG32_02));
+}
+
+std::vector<std::uint8_t> tuple_key(plan::Ipv4 addr, Protocol proto, std::uint16_t port) {
+    std::vector<std::uint8_t> k(kConcatKeyLen, 0);
+    std::memcpy(k.data(), &addr.be, 4);
+    k[4] = static_cast<std::uint8_t>(proto);
+    const std::uint16_t nport = htons(port);
+    std::memcpy(k.data() + 8, &nport, 2);
+    return k;
+}
+
+std::string endpoint(plan::Ipv4 a, std::uint16_t port) { return to_string(a) + ":" + std::to_string(port); }
+
+void Builder::plan_names() {
+    std::set<std::string> used;
+    auto unique = [&used](std::string n) {
+        if (used.insert(n).second) return n;
+        for (int i = 2;; ++i) {
+            std::string c = n + "_" + std::to_string(i);
+            if (used.insert(c).second) return c;
+        }
+    };
+    for (const auto& e : plan_.entry) {
+        Svc s;
+        s.plan = &e;
+        s.chain = unique(service_chain_name(e));
+        s.map = maglev_map_name(s.chain);
+        s.label = e.name + " " + endpoint(e.vip, e.vport) + "/" + to_string(e.proto);
+        for (const auto& b : e.backends) s.backend_chains.push_back(unique(backend_chain_name(s.chain, b)));
+        svcs_.push_back(std::move(s));
+    }
+}
+
+char hexdigit(unsigned v) { return "0123456789abcdef"[v & 0xf]; }
+std::string hex32(std::uint32_t v) {
+    std::string s = "0x";
+    for (int i = 7; i >= 0; --i) s += hexdigit(v >> (i * 4));
+    return s;
+}
+
+void Builder::ruleset() {
+    plan_names();
+    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
+
+    // ---- sets: O(1) classification on (address . protocol . port) ----
+    const std::uint32_t entry_id = add_set("entry_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                                           "services this node is an entry for (vip . proto . port)");
+    const std::uint32_t opt_id = add_set("opt_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                                         "entry services with dispatch opt (DSR IP option)");
+    const std::uint32_t local_id = add_set("local_backends", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                                           "backends on this node (addr . proto . port)");
+    const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
+                                            "entry service -> its Maglev chain");
+    std::vector<std::uint32_t> map_ids;
+    for (const auto& s : svcs_)
+        // Key: the jhash result, a 32-bit integer in host byte order (the
+        // type nft gives an anonymous `jhash ... vmap { 0 : ... }`), so
+        // buckets print as decimal numbers; see put_hash_typeof().
+        map_ids.push_back(add_set(s.map, kTypeInteger, 4, kByteorderHost, true,
+                                  s.label + ": Maglev bucket (jhash ip saddr . th sport mod " +
+                                      std::to_string(s.plan->maglev.size()) + ") -> backend chain",
+                                  static_cast<std::uint32_t>(std::max<std::size_t>(s.plan->maglev.size(), 1))));
+
+    // ---- chains (listing order = creation order: base chains first) ----
+    add_chain("classify", "classify service traffic: notrack, mark for the DSR option", NF_INET_PRE_ROUTING,
+              NFDSR_PRIO_NFT_CLASSIFY);
+    add_chain("output_notrack", "replies of local-process backends: no conntrack", NF_INET_LOCAL_OUT,
+              NF_IP_PRI_RAW);
+    add_chain("dispatch", "Maglev backend pick and stateless destination rewrite", NF_INET_PRE_ROUTING,
+              NFDSR_PRIO_NFT_DISPATCH);
+    for (const auto& s : svcs_) {
+        const auto& e = *s.plan;
+        add_chain(s.chain, s.label + ": Maglev M=" + std::to_string(e.maglev.size()) + " over " +
+                               std::to_string(e.backends.size()) + " backends");
+        for (std::size_t i = 0; i < e.backends.size(); ++i) {
+            const auto& b = e.backends[i];
+            add_chain(s.backend_chains[i], "backend " + b.name + " " + endpoint(b.addr, b.port) + " on " + b.node);
+        }
+    }
+
+    // ---- elements ----
+    Elems entry, opt, local, chains;
+    std::set<std::vector<std::uint8_t>> seen_entry, seen_local;
+    for (const auto& s : svcs_) {
+        const auto& e = *s.plan;
+        auto k = tuple_key(e.vip, e.proto, e.vport);
+        if (!seen_entry.insert(k).second)
+            throw NftError("plan lists entry service " + s.label + " twice");
+        entry.emplace_back(k, "");
+        if (e.dispatch == plan::Dispatch::opt) opt.emplace_back(k, "");
+        chains.emplace_back(k, s.chain);
+    }
+    for (const auto& b : plan_.bindings) {
+        auto k = tuple_key(b.backend_addr, b.proto, b.backend_port);
+        if (seen_local.insert(k).second) local.emplace_back(k, "");
+    }
+    add_elems("entry_services", entry_id, "set entry_services", entry, false);
+    add_elems("opt_services", opt_id, "set opt_services", opt, false);
+    add_elems("local_backends", local_id, "set local_backends", local, false);
+    add_elems("service_chains", chains_id, "map service_chains", chains, true);
+    for (std::size_t si = 0; si < svcs_.size(); ++si) {
+        const auto& s = svcs_[si];
+        const auto& e = *s.plan;
+        Elems buckets;
+        buckets.reserve(e.maglev.size());
+        for (std::uint32_t bucket = 0; bucket < e.maglev.size(); ++bucket) {
+            const std::uint32_t idx = e.maglev[bucket];
+            if (idx >= e.backends.size())
+                throw NftError("plan: " + s.label + " Maglev bucket " + std::to_string(bucket) +
+                               " names backend #" + std::to_string(idx) + " of " +
+                               std::to_string(e.backends.size()));
+            std::vector<std::uint8_t> k(4);
+            std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
+            buckets.emplace_back(std::move(k), s.backend_chains[idx]);
+        }
+        add_elems(s.map, map_ids[si], "map " + s.map + " (" + s.label + ")", buckets, true);
+    }
+
+    // ---- chain classify (prerouting, raw -300) ----
+    {
+        auto r = rule("classify");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "entry_services", entry_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "classify", "entry services: stateless DSR, no conntrack state");
+    }
+    const std::uint32_t mark = plan_.params.entry_mark;
+    const std::uint32_t mark_mask = ~mark;
+    const std::string mark_why = "nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
+                                 ") attaches the DSR option to marked packets";
+    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
+        auto r = rule("classify");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "opt_services", opt_id, false));
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        const std::uint8_t proto = static_cast<std::uint8_t>(p);
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
+        if (p == Protocol::tcp) {
+            // tcp flags & (fin | syn | rst | ack) == syn: the SYN only
+            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
+            const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
+            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &fsra, &none));
+            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
+        }
+        // meta mark set meta mark | entry_mark
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
+        nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        commit_rule(std::move(r), "classify",
+                    p == Protocol::tcp ? "dispatch opt, TCP SYN: " + mark_why
+                                       : "dispatch opt, UDP (every packet): " + mark_why);
+    }
+    {
+        auto r = rule("classify");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "classify", "to local backends: no conntrack state");
+    }
+    {
+        auto r = rule("classify");
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "classify", "replies forwarded from local backends (pods): no conntrack state");
+    }
+    // ---- chain output_notrack (output, raw) ----
+    {
+        auto r = rule("output_notrack");
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "output_notrack", "replies of local-process backends: no conntrack state");
+    }
+    // ---- chain dispatch (prerouting, -280) ----
+    {
+        auto r = rule("dispatch");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "service_chains", chains_id, true));
+        commit_rule(std::move(r), "dispatch", "entry service: go to its Maglev chain");
+    }
+    // ---- per service and per backend chains ----
+    for (std::size_t si = 0; si < svcs_.size(); ++si) {
+        const auto& s = svcs_[si];
+        const auto& e = *s.plan;
+        if (!e.maglev.empty()) {
+            // jhash ip saddr . th sport mod M seed S vmap @<map>
+            auto r = rule(s.chain);
+            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
+            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
+            nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, static_cast<std::uint32_t>(e.maglev.size()),
+                                               e.hash_seed, NFT_REG_1));
+            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_ids[si], true));
+            commit_rule(std::move(r), s.chain, "Maglev bucket of client address . port (seed " + hex32(e.hash_seed) + ")");
+        }
+        {
+            auto r = rule(s.chain);
+            nftnl_rule_add_expr(r.get(), expr("counter"));
+            nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
+            commit_rule(std::move(r), s.chain, "no backend");
+        }
+        for (std::size_t i = 0; i < e.backends.size(); ++i) {
+            const auto& b = e.backends[i];
+            const std::string& chain = s.backend_chains[i];
+            auto r = rule(chain);
+            nftnl_rule_add_expr(r.get(), expr("counter"));
+            // ip daddr set <addr>: IP header checksum (offset 10) plus the
+            // TCP/UDP pseudo-header checksum (L4CSUM_PSEUDOHDR).
+            nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &b.addr.be, 4));
+            nftnl_rule_add_expr(r.get(), payload_write(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1, 10,
+                                                       NFT_PAYLOAD_L4CSUM_PSEUDOHDR));
+            // tcp/udp dport set <port> (with its l4proto dependency, as nft adds it)
+            const std::uint8_t proto = static_cast<std::uint8_t>(e.proto);
+            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
+            const std::uint16_t nport = htons(b.port);
+            nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &nport, 2));
+            nftnl_rule_add_expr(r.get(), payload_write(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1,
+                                                       e.proto == Protocol::tcp ? 16 : 6, 0));
+            nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+            commit_rule(std::move(r), chain, "stateless rewrite to " + endpoint(b.addr, b.port));
+        }
+    }
+}
+
+}  // namespace
+
+void build_replace(const plan::NodePlan& plan, Batch& batch) {
+    Builder b(plan, batch);
+    b.table_replace();
+    b.ruleset();
+}
+
+void build_delete(Batch& batch) {
+    TablePtr t = make_table();
+    batch.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, t.get(), "table ip nfdsr (create if absent)");
+    batch.add_table(NFT_MSG_DELTABLE, 0, t.get(), "table ip nfdsr (delete)");
+}
+
+}  // namespace detail
+}  // namespace nfdsr::nft

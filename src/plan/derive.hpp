@@ -1,0 +1,29 @@
+// Cluster config + this node's name -> what this node must install.
+#pragma once
+
+#include "config/config.hpp"
+#include "plan/node_plan.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace nfdsr::plan {
+
+class PlanError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Maglev identity of a backend: "address:port" (e.g. "172.16.2.214:80").
+std::string backend_identity(Ipv4 addr, std::uint16_t port);
+
+// Roles of node `node_name` (must be in config.nodes, else PlanError):
+//  - entry: one EntryServicePlan per service listing this node as an entry
+//    node (NodePort: vip = this node's address, vport = node_port);
+//  - backend: one Binding per (local backend, address the service is
+//    reachable under): NodePort -> every entry node's address, VIP -> the VIP.
+// Backends keep config order; the Maglev table indexes into them.
+NodePlan derive(const config::Config& config, std::string_view node_name);
+
+}  // namespace nfdsr::plan

@@ -1,0 +1,382 @@
+#include "config/parse.hpp"
+#include "config/scalars.hpp"
+#include "config_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+using namespace nfdsr;
+using config::Diagnostic;
+
+namespace {
+
+// A valid base config; tests splice one mistake into it.
+const std::string nodes_yaml = R"(nodes:
+  - {name: a, address: 10.0.0.1}
+  - {name: b, address: 10.0.0.2}
+)";
+
+std::vector<Diagnostic> errors_of(const std::string& text)
+{
+    try {
+        config::parse_text(text, "test.yaml");
+    } catch (const config::ConfigError& e) {
+        return e.diagnostics();
+    }
+    return {};
+}
+
+// The single diagnostic `text` must produce.
+Diagnostic only_error(const std::string& text)
+{
+    auto errors = errors_of(text);
+    REQUIRE_MESSAGE(errors.size() == 1, "errors: " << errors.size() << (errors.empty() ? "" : "\n" + errors[0].to_string()));
+    return errors[0];
+}
+
+bool mentions(const Diagnostic& d, std::string_view what)
+{
+    return d.to_string().find(what) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("reference lab parses with defaults filled in")
+{
+    auto c = test::reference_lab();
+    CHECK(c.dispatch == plan::Dispatch::opt);
+    CHECK(c.entry_mark == 0x00200000u);
+    CHECK(c.hash_seed == 0x6e666473u);
+    CHECK(c.flows.max == 262144u);
+    REQUIRE(c.nodes.size() == 3);
+    CHECK(c.nodes[0].name == "k8s-s");
+    CHECK(config::format_ipv4(c.nodes[1].address) == "192.168.10.101");
+    REQUIRE(c.nodes[2].pod_cidr.has_value());
+    CHECK(config::format_ipv4(c.nodes[2].pod_cidr->network) == "172.16.1.0");
+    CHECK(c.nodes[2].pod_cidr->prefix == 24);
+
+    REQUIRE(c.services.size() == 3);
+    const auto& svc1 = c.services[0];
+    CHECK(svc1.name == "svc1");
+    CHECK(svc1.protocol == plan::Protocol::tcp);
+    CHECK(svc1.node_port == std::optional<std::uint16_t>(31615));
+    CHECK(svc1.entry_nodes == std::vector<std::string>{"k8s-s", "k8s-w1", "k8s-w2"});
+    CHECK(svc1.maglev_table_size == 101u);
+    REQUIRE(svc1.backends.size() == 1);
+    CHECK(svc1.backends[0].name == "webpod1");
+    CHECK(svc1.backends[0].port == 80);
+    CHECK(svc1.backends[0].weight == 1u);
+    CHECK(c.services[1].protocol == plan::Protocol::udp);
+    CHECK(c.services[2].backends[0].node == "k8s-s");
+}
+
+TEST_CASE("optional top-level fields and vip services")
+{
+    auto c = config::parse_text(nodes_yaml + R"(dispatch: ipip
+entry_mark: 0x10
+hash_seed: 42
+flows: {max: 1000, tcp_timeout: 60, tcp_close_timeout: 5, udp_timeout: 30}
+services:
+  - name: web
+    protocol: udp
+    vip: 10.96.0.10
+    port: 53
+    entry_nodes: [b]
+    maglev_table_size: 251
+    backends:
+      - {name: x, address: 172.16.0.5, port: 5353, node: a, weight: 3}
+      - {name: y, address: 172.16.0.6, port: 5353, node: a, weight: 0}
+)",
+                                "t.yaml");
+    CHECK(c.dispatch == plan::Dispatch::ipip);
+    CHECK(c.entry_mark == 0x10u);
+    CHECK(c.hash_seed == 42u);
+    CHECK(c.flows.udp_timeout == 30u);
+    const auto& s = c.services.at(0);
+    CHECK_FALSE(s.is_node_port());
+    CHECK(config::format_ipv4(*s.vip) == "10.96.0.10");
+    CHECK(*s.port == 53);
+    CHECK(s.entry_nodes == std::vector<std::string>{"b"});
+    CHECK(s.maglev_table_size == 251u);
+    CHECK(s.backends[0].weight == 3u);
+    CHECK(s.backends[1].weight == 0u);
+}
+
+TEST_CASE("unknown key names file, line, column, path and the allowed keys")
+{
+    auto d = only_error(nodes_yaml + "services: []\ndispatsh: opt\n");
+    CHECK(d.file == "test.yaml");
+    CHECK(d.mark.line == 5);
+    CHECK(d.mark.column == 1);
+    CHECK(d.path == "dispatsh");
+    CHECK(mentions(d, "unknown field 'dispatsh'"));
+    CHECK(mentions(d, "dispatch"));
+    CHECK(d.to_string().rfind("test.yaml:5:1: dispatsh: unknown field", 0) == 0);
+}
+
+TEST_CASE("unknown key inside a backend")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - name: s
+    protocol: tcp
+    node_port: 30000
+    backends:
+      - {name: x, address: 172.16.0.5, port: 80, node: a, wieght: 2}
+)");
+    CHECK(d.mark.line == 9);
+    CHECK(d.path == "services[0].backends[0].wieght");
+}
+
+TEST_CASE("port out of range: path, found and expected")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - name: s
+    protocol: tcp
+    node_port: 30000
+    backends:
+      - {name: x, address: 172.16.0.5, port: 80, node: a}
+      - name: y
+        address: 172.16.0.6
+        port: 70000
+        node: a
+)");
+    CHECK(d.mark.line == 12);
+    CHECK(d.mark.column == 15);
+    CHECK(d.path == "services[0].backends[1].port");
+    CHECK(mentions(d, "found '70000', expected a port 1..65535"));
+}
+
+TEST_CASE("port zero and non-numbers are rejected")
+{
+    CHECK(mentions(only_error(nodes_yaml + "services:\n  - {name: s, protocol: tcp, node_port: 0, backends: "
+                                           "[{name: x, address: 172.16.0.5, port: 80, node: a}]}\n"),
+                   "found '0', expected a port 1..65535"));
+    CHECK(mentions(only_error(nodes_yaml + "services:\n  - {name: s, protocol: tcp, node_port: http, backends: "
+                                           "[{name: x, address: 172.16.0.5, port: 80, node: a}]}\n"),
+                   "found 'http'"));
+}
+
+TEST_CASE("duplicate node names and addresses")
+{
+    auto errors = errors_of(R"(nodes:
+  - {name: a, address: 10.0.0.1}
+  - {name: a, address: 10.0.0.1}
+services: []
+)");
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0].path == "nodes[1].name");
+    CHECK(errors[0].mark.line == 3);
+    CHECK(mentions(errors[0], "duplicate node name 'a'"));
+    CHECK(errors[1].path == "nodes[1].address");
+    CHECK(mentions(errors[1], "duplicate node address 10.0.0.1"));
+}
+
+TEST_CASE("duplicate service names")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s, protocol: tcp, node_port: 30001, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[1].name");
+    CHECK(d.mark.line == 6);
+    CHECK(mentions(d, "duplicate service name 's'"));
+}
+
+TEST_CASE("two services on the same address, protocol and port")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - {name: s1, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s2, protocol: tcp, vip: 10.0.0.2, port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s3, protocol: udp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[1]");
+    CHECK(d.mark.line == 6);
+    CHECK(mentions(d, "10.0.0.2:30000/tcp already used by services[0] ('s1')"));
+}
+
+TEST_CASE("backend on an unknown node")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - name: s
+    protocol: tcp
+    node_port: 30000
+    backends:
+      - {name: x, address: 172.16.0.5, port: 80, node: c}
+)");
+    CHECK(d.path == "services[0].backends[0].node");
+    CHECK(d.mark.line == 9);
+    CHECK(mentions(d, "found unknown node 'c'"));
+}
+
+TEST_CASE("unknown entry node")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, node_port: 30000, entry_nodes: [a, z], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[0].entry_nodes[1]");
+    CHECK(mentions(d, "found unknown node 'z'"));
+}
+
+TEST_CASE("bad addresses and CIDRs")
+{
+    auto errors = errors_of(R"(nodes:
+  - {name: a, address: 10.0.0.256}
+  - {name: b, address: 10.0.0.2, pod_cidr: 172.16.0.0/33}
+  - {name: c, address: 10.0.0.3, pod_cidr: 172.16.1.5/24}
+  - {name: d, address: 10.0.0.4, pod_cidr: 172.16.0.0/16}
+  - {name: e, address: 10.0.0.5, pod_cidr: 172.16.2.0/24}
+services: []
+)");
+    REQUIRE(errors.size() == 4);
+    CHECK(errors[0].path == "nodes[0].address");
+    CHECK(mentions(errors[0], "found '10.0.0.256', expected an IPv4 address"));
+    CHECK(errors[1].path == "nodes[1].pod_cidr");
+    CHECK(mentions(errors[1], "expected an IPv4 CIDR"));
+    CHECK(errors[2].path == "nodes[2].pod_cidr");
+    CHECK(mentions(errors[2], "host bits set"));
+    CHECK(errors[3].path == "nodes[4].pod_cidr");
+    CHECK(mentions(errors[3], "overlapping nodes[3].pod_cidr"));
+}
+
+TEST_CASE("node_port and vip/port are exclusive, and one of them is required")
+{
+    auto both = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, node_port: 30000, vip: 10.1.1.1, port: 80, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(both.path == "services[0]");
+    CHECK(mentions(both, "either node_port or vip + port"));
+
+    auto neither = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(mentions(neither, "neither node_port nor vip + port"));
+
+    auto half = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, vip: 10.1.1.1, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(half.path == "services[0].port");
+}
+
+TEST_CASE("maglev table size must be prime and large enough")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - name: s
+    protocol: tcp
+    node_port: 30000
+    maglev_table_size: 100
+    backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]
+)");
+    CHECK(d.path == "services[0].maglev_table_size");
+    CHECK(d.mark.line == 8);
+    CHECK(mentions(d, "found 100, expected a prime number (next prime: 101)"));
+
+    auto small = only_error(nodes_yaml + R"(services:
+  - name: s
+    protocol: tcp
+    node_port: 30000
+    maglev_table_size: 2
+    backends: [{name: x, address: 172.16.0.5, port: 80, node: a}, {name: y, address: 172.16.0.6, port: 80, node: a}, {name: z, address: 172.16.0.7, port: 80, node: a}]
+)");
+    CHECK(mentions(small, "expected a prime >= the number of backends (3)"));
+}
+
+TEST_CASE("weights are >= 0 and not all zero")
+{
+    auto negative = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a, weight: -1}]}
+)");
+    CHECK(negative.path == "services[0].backends[0].weight");
+    CHECK(mentions(negative, "found '-1', expected a weight 0..65535"));
+
+    auto zero = only_error(nodes_yaml + R"(services:
+  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a, weight: 0}]}
+)");
+    CHECK(mentions(zero, "expected at least one with weight > 0"));
+}
+
+TEST_CASE("service names become nftables chain names")
+{
+    for (const char* bad : {"Svc1", "-svc", "svc_1", "a23456789012345678901234567890123"}) {
+        auto d = only_error(nodes_yaml + "services:\n  - {name: " + bad +
+                            ", protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, "
+                            "node: a}]}\n");
+        CHECK(d.path == "services[0].name");
+        CHECK(mentions(d, "expected a name matching [a-z0-9][a-z0-9-]{0,30}"));
+    }
+}
+
+TEST_CASE("missing required fields, wrong YAML types, bad enums")
+{
+    auto errors = errors_of(nodes_yaml + R"(services:
+  - name: s
+    protocol: sctp
+    node_port: [1]
+    backends:
+      - {address: 172.16.0.5, port: 80, node: a}
+)");
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].path == "services[0].protocol");
+    CHECK(mentions(errors[0], "found 'sctp', expected tcp or udp"));
+    CHECK(errors[1].path == "services[0].node_port");
+    CHECK(mentions(errors[1], "found a list, expected a port"));
+    CHECK(errors[2].path == "services[0].backends[0].name");
+    CHECK(mentions(errors[2], "missing required field"));
+}
+
+TEST_CASE("duplicate keys are rejected")
+{
+    auto d = only_error(nodes_yaml + "services: []\ndispatch: opt\ndispatch: ipip\n");
+    CHECK(d.path == "dispatch");
+    CHECK(d.mark.line == 6);
+    CHECK(mentions(d, "field given twice"));
+}
+
+TEST_CASE("all errors are collected, in file order")
+{
+    auto errors = errors_of(R"(dispatch: tunnel
+entry_mark: 0
+nodes:
+  - {name: a, address: 10.0.0.1}
+services:
+  - {name: s, protocol: tcp, node_port: 99999, backends: [{name: x, address: 1.2.3, port: 80, node: q}]}
+)");
+    REQUIRE(errors.size() == 5);
+    CHECK(errors[0].path == "dispatch");
+    CHECK(errors[1].path == "entry_mark");
+    CHECK(errors[2].path == "services[0].node_port");
+    CHECK(errors[3].path == "services[0].backends[0].address");
+    CHECK(errors[4].path == "services[0].backends[0].node");
+}
+
+TEST_CASE("YAML syntax errors carry a position")
+{
+    auto d = only_error("nodes:\n  - {name: a, address: 10.0.0.1\nservices: []\n");
+    CHECK(d.mark.line >= 2);
+    CHECK(mentions(d, "YAML syntax error"));
+}
+
+TEST_CASE("unreadable file")
+{
+    CHECK_THROWS_AS(config::parse_file("/nonexistent/nfdsr.yaml"), config::ConfigError);
+    try {
+        config::parse_file("/nonexistent/nfdsr.yaml");
+    } catch (const config::ConfigError& e) {
+        CHECK(std::string(e.what()).find("/nonexistent/nfdsr.yaml: cannot read file") == 0);
+    }
+}
+
+TEST_CASE("scalar parsers are strict")
+{
+    CHECK(config::parse_unsigned("0x1F") == std::optional<std::uint64_t>(31));
+    CHECK_FALSE(config::parse_unsigned("1e3"));
+    CHECK_FALSE(config::parse_unsigned("-1"));
+    CHECK_FALSE(config::parse_unsigned("0x"));
+    CHECK_FALSE(config::parse_ipv4("01.2.3.4"));
+    CHECK_FALSE(config::parse_ipv4("1.2.3.4.5"));
+    CHECK_FALSE(config::parse_ipv4("1.2.3."));
+    CHECK(config::parse_ipv4("0.0.0.0").has_value());
+    CHECK(config::format_ipv4(*config::parse_ipv4("192.168.10.10")) == "192.168.10.10");
+    CHECK_FALSE(config::parse_cidr("10.0.0.0/"));
+    CHECK_FALSE(config::parse_cidr("10.0.0.0/08"));
+}

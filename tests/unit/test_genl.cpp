@@ -1,0 +1,227 @@
+// NFDSR_CMD_SET / GET / FLOW_DUMP encoding, checked by parsing with libnl.
+#include "config/scalars.hpp"
+#include "kmod_client/messages.hpp"
+
+#include <nfdsr/uapi/nfdsr.h>
+
+#include <arpa/inet.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <linux/netlink.h>
+
+using namespace nfdsr;
+
+namespace {
+
+constexpr int family = 0x42;
+
+plan::Ipv4 ip(const char* text)
+{
+    return *config::parse_ipv4(text);
+}
+
+plan::Binding binding(const char* vip, std::uint16_t vport, const char* backend, std::uint16_t port,
+                      plan::Protocol proto = plan::Protocol::tcp)
+{
+    return {"svc", "be", proto, ip(vip), vport, ip(backend), port};
+}
+
+}  // namespace
+
+TEST_CASE("NFDSR_CMD_SET: header, parameters, nested bindings in network byte order")
+{
+    plan::ModuleParams params;
+    params.entry_mark = 0x00400000;
+    params.flow_max = 1000;
+    params.tcp_timeout = 300;
+    params.tcp_close_timeout = 5;
+    params.udp_timeout = 30;
+    std::vector<plan::Binding> bindings = {
+        binding("192.168.10.10", 31615, "172.16.2.214", 80),
+        binding("192.168.10.101", 31616, "172.16.2.214", 5353, plan::Protocol::udp),
+    };
+    auto msg = kmod::build_set(family, params, bindings);
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    CHECK(h->nlmsg_type == family);
+    auto* g = static_cast<genlmsghdr*>(nlmsg_data(h));
+    CHECK(g->cmd == NFDSR_CMD_SET);
+    CHECK(g->version == NFDSR_GENL_VERSION);
+
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(h, 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    REQUIRE(tb[NFDSR_A_ENTRY_MARK]);
+    CHECK(nla_get_u32(tb[NFDSR_A_ENTRY_MARK]) == 0x00400000u);
+    CHECK(nla_get_u32(tb[NFDSR_A_FLOW_MAX]) == 1000u);
+    CHECK(nla_get_u32(tb[NFDSR_A_TCP_TIMEOUT]) == 300u);
+    CHECK(nla_get_u32(tb[NFDSR_A_TCP_CLOSE_TIMEOUT]) == 5u);
+    CHECK(nla_get_u32(tb[NFDSR_A_UDP_TIMEOUT]) == 30u);
+    CHECK_FALSE(tb[NFDSR_A_BINDING]);  // bindings only inside the nest
+    REQUIRE(tb[NFDSR_A_BINDINGS]);
+
+    std::vector<nlattr*> nested;
+    nlattr* pos;
+    int rem;
+    nla_for_each_nested(pos, tb[NFDSR_A_BINDINGS], rem)
+    {
+        CHECK(nla_type(pos) == NFDSR_A_BINDING);
+        nested.push_back(pos);
+    }
+    CHECK(rem == 0);
+    REQUIRE(nested.size() == 2);
+
+    nlattr* ba[NFDSR_BA_MAX + 1];
+    REQUIRE(nla_parse_nested(ba, NFDSR_BA_MAX, nested[0], kmod::binding_policy()) == 0);
+    CHECK(nla_get_u8(ba[NFDSR_BA_PROTO]) == 6);
+    CHECK(nla_get_u32(ba[NFDSR_BA_VIP]) == ip("192.168.10.10").be);
+    CHECK(nla_get_u16(ba[NFDSR_BA_VPORT]) == htons(31615));
+    CHECK(nla_get_u32(ba[NFDSR_BA_BACKEND_IP]) == ip("172.16.2.214").be);
+    CHECK(nla_get_u16(ba[NFDSR_BA_BACKEND_PORT]) == htons(80));
+    // Raw bytes: the VIP attribute payload is the address as on the wire.
+    const auto* vip_bytes = static_cast<const unsigned char*>(nla_data(ba[NFDSR_BA_VIP]));
+    CHECK(vip_bytes[0] == 192);
+    CHECK(vip_bytes[3] == 10);
+    const auto* port_bytes = static_cast<const unsigned char*>(nla_data(ba[NFDSR_BA_VPORT]));
+    CHECK(port_bytes[0] == 0x7b);  // 31615 = 0x7b7f, big endian
+    CHECK(port_bytes[1] == 0x7f);
+
+    REQUIRE(nla_parse_nested(ba, NFDSR_BA_MAX, nested[1], kmod::binding_policy()) == 0);
+    CHECK(nla_get_u8(ba[NFDSR_BA_PROTO]) == 17);
+    CHECK(nla_get_u16(ba[NFDSR_BA_BACKEND_PORT]) == htons(5353));
+}
+
+TEST_CASE("NFDSR_CMD_SET with no bindings still carries an empty nest (clears them)")
+{
+    auto msg = kmod::build_set(family, plan::ModuleParams{}, {});
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(nlmsg_hdr(msg.get()), 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    REQUIRE(tb[NFDSR_A_BINDINGS]);
+    CHECK(nla_len(tb[NFDSR_A_BINDINGS]) == 0);
+    CHECK(nla_get_u32(tb[NFDSR_A_ENTRY_MARK]) == NFDSR_DEFAULT_ENTRY_MARK);
+}
+
+TEST_CASE("binding count limit of one 64 KiB nest")
+{
+    const std::size_t max = kmod::max_bindings_per_message();
+    CHECK(max == 1489);
+    std::vector<plan::Binding> many(max, binding("10.0.0.1", 80, "10.1.0.1", 80));
+    auto msg = kmod::build_set(family, plan::ModuleParams{}, many);
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(nlmsg_hdr(msg.get()), 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    int count = 0, rem;
+    nlattr* pos;
+    nla_for_each_nested(pos, tb[NFDSR_A_BINDINGS], rem)++ count;
+    CHECK(count == static_cast<int>(max));
+
+    many.push_back(many.front());
+    CHECK_THROWS_AS(kmod::build_set(family, plan::ModuleParams{}, many), kmod::KmodError);
+}
+
+TEST_CASE("GET, FLUSH, FLOW_DUMP requests")
+{
+    auto get = kmod::build_command(family, NFDSR_CMD_GET);
+    CHECK(static_cast<genlmsghdr*>(nlmsg_data(nlmsg_hdr(get.get())))->cmd == NFDSR_CMD_GET);
+    CHECK((nlmsg_hdr(get.get())->nlmsg_flags & NLM_F_DUMP) == 0);
+    auto dump = kmod::build_command(family, NFDSR_CMD_FLOW_DUMP);
+    CHECK((nlmsg_hdr(dump.get())->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP);
+}
+
+TEST_CASE("GET reply decoding: version, parameters, named counters, counts")
+{
+    auto reply = kmod::build_command(family, NFDSR_CMD_GET);
+    nl_msg* m = reply.get();
+    nla_put_string(m, NFDSR_A_VERSION, "0.1.0");
+    nla_put_u32(m, NFDSR_A_ENTRY_MARK, 0x10);
+    nla_put_u32(m, NFDSR_A_FLOW_MAX, 77);
+    nla_put_u32(m, NFDSR_A_BINDING_COUNT, 3);
+    nla_put_u32(m, NFDSR_A_FLOW_COUNT, 12);
+    nlattr* nest = nla_nest_start(m, NFDSR_A_COUNTERS);
+    for (int c = 0; c < NFDSR_CTR_MAX; ++c)
+        nla_put_u64(m, c + 1, 1000u + static_cast<unsigned>(c));
+    nla_nest_end(m, nest);
+
+    auto s = kmod::parse_status(nlmsg_hdr(m));
+    CHECK(s.version == "0.1.0");
+    CHECK(s.params.entry_mark == 0x10u);
+    CHECK(s.params.flow_max == 77u);
+    CHECK(s.params.udp_timeout == 60u);  // absent: default
+    CHECK(s.binding_count == 3u);
+    CHECK(s.flow_count == 12u);
+    REQUIRE(s.counters.size() == NFDSR_CTR_MAX);
+    CHECK(s.counters[0].name == "opt_added");
+    CHECK(s.counters[0].value == 1000u);
+    CHECK(s.counters[NFDSR_CTR_BAD_HEADER].name == "bad_header");
+    CHECK(s.counters[NFDSR_CTR_BAD_HEADER].value == 1000u + NFDSR_CTR_BAD_HEADER);
+}
+
+TEST_CASE("FLOW_DUMP message decoding")
+{
+    auto reply = kmod::build_command(family, NFDSR_CMD_FLOW_DUMP);
+    nl_msg* m = reply.get();
+    nlattr* nest = nla_nest_start(m, NFDSR_A_FLOW);
+    nla_put_u8(m, NFDSR_FA_PROTO, 6);
+    nla_put_u32(m, NFDSR_FA_CLIENT_IP, ip("192.168.10.200").be);
+    nla_put_u16(m, NFDSR_FA_CLIENT_PORT, htons(50458));
+    nla_put_u32(m, NFDSR_FA_BACKEND_IP, ip("172.16.2.214").be);
+    nla_put_u16(m, NFDSR_FA_BACKEND_PORT, htons(80));
+    nla_put_u32(m, NFDSR_FA_VIP, ip("192.168.10.10").be);
+    nla_put_u16(m, NFDSR_FA_VPORT, htons(31615));
+    nla_put_u32(m, NFDSR_FA_IDLE_MS, 1500);
+    nla_put_u8(m, NFDSR_FA_CLOSING, 1);
+    nla_nest_end(m, nest);
+
+    auto f = kmod::parse_flow(nlmsg_hdr(m));
+    CHECK(f.proto == plan::Protocol::tcp);
+    CHECK(f.client == ip("192.168.10.200"));
+    CHECK(f.client_port == 50458);
+    CHECK(f.backend_port == 80);
+    CHECK(f.vip == ip("192.168.10.10"));
+    CHECK(f.vport == 31615);
+    CHECK(f.idle_ms == 1500u);
+    CHECK(f.closing);
+
+    auto empty = kmod::build_command(family, NFDSR_CMD_FLOW_DUMP);
+    CHECK_THROWS_AS(kmod::parse_flow(nlmsg_hdr(empty.get())), kmod::KmodError);
+}
+
+TEST_CASE("extack message from an NLMSG_ERROR (capped and uncapped)")
+{
+    for (bool capped : {true, false}) {
+        auto request = kmod::build_set(family, plan::ModuleParams{}, {binding("10.0.0.1", 80, "10.1.0.1", 80)});
+        const nlmsghdr* req = nlmsg_hdr(request.get());
+        const char text[] = "NFDSR_BA_VPORT: must be non-zero";
+
+        std::vector<char> buf(8192, 0);
+        auto* hdr = reinterpret_cast<nlmsghdr*>(buf.data());
+        hdr->nlmsg_type = NLMSG_ERROR;
+        hdr->nlmsg_flags = NLM_F_ACK_TLVS | (capped ? NLM_F_CAPPED : 0);
+        auto* err = static_cast<nlmsgerr*>(nlmsg_data(hdr));
+        err->error = -EINVAL;
+        err->msg = *req;
+        std::size_t len = NLMSG_HDRLEN + sizeof(nlmsgerr);
+        if (!capped) {
+            std::memcpy(buf.data() + len, nlmsg_data(req), req->nlmsg_len - NLMSG_HDRLEN);
+            len += req->nlmsg_len - NLMSG_HDRLEN;
+        }
+        len = NLMSG_ALIGN(len);
+        // An unrelated TLV first (offset), then the message.
+        auto* off = reinterpret_cast<nlattr*>(buf.data() + len);
+        off->nla_type = NLMSGERR_ATTR_OFFS;
+        off->nla_len = NLA_HDRLEN + 4;
+        len += NLA_ALIGN(off->nla_len);
+        auto* msg = reinterpret_cast<nlattr*>(buf.data() + len);
+        msg->nla_type = NLMSGERR_ATTR_MSG;
+        msg->nla_len = static_cast<std::uint16_t>(NLA_HDRLEN + sizeof text);
+        std::memcpy(buf.data() + len + NLA_HDRLEN, text, sizeof text);
+        len += NLA_ALIGN(msg->nla_len);
+        hdr->nlmsg_len = static_cast<std::uint32_t>(len);
+
+        CHECK(kmod::extack_message(hdr) == text);
+        hdr->nlmsg_flags &= static_cast<std::uint16_t>(~NLM_F_ACK_TLVS);
+        CHECK(kmod::extack_message(hdr).empty());
+    }
+}
