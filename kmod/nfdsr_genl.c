@@ -125,7 +125,7 @@ static int nfdsr_collect_bindings(struct genl_info *info, const struct nfdsr_con
 	struct nfdsr_binding *v;
 	const struct nlattr *nest;
 	u32 n = 0, i;
-	int rem, err;
+	int rem, lrem, err;
 
 	if (!list) {
 		if (!cur || !cur->bindings.count) {
@@ -144,21 +144,33 @@ static int nfdsr_collect_bindings(struct genl_info *info, const struct nfdsr_con
 		return 0;
 	}
 
-	nla_for_each_nested(nest, list, rem)
-		n++;
+	/* Every NFDSR_A_BINDINGS nest of the message counts (see uapi). */
+	nla_for_each_attr(list, genlmsg_data(info->genlhdr), genlmsg_len(info->genlhdr), lrem) {
+		if (nla_type(list) != NFDSR_A_BINDINGS)
+			continue;
+		nla_for_each_nested(nest, list, rem)
+			n++;
+	}
 	if (n > NFDSR_BINDINGS_LIMIT) {
-		NL_SET_ERR_MSG_ATTR(info->extack, list, "nfdsr: too many bindings (limit 65536)");
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[NFDSR_A_BINDINGS],
+				    "nfdsr: too many bindings (limit 65536)");
 		return -E2BIG;
 	}
 	v = kvcalloc(max_t(u32, n, 1), sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
 	i = 0;
-	nla_for_each_nested(nest, list, rem) {
-		err = nfdsr_parse_binding(nest, &v[i++], info->extack);
-		if (err) {
-			kvfree(v);
-			return err;
+	nla_for_each_attr(list, genlmsg_data(info->genlhdr), genlmsg_len(info->genlhdr), lrem) {
+		if (nla_type(list) != NFDSR_A_BINDINGS)
+			continue;
+		nla_for_each_nested(nest, list, rem) {
+			if (i >= n)
+				break;
+			err = nfdsr_parse_binding(nest, &v[i++], info->extack);
+			if (err) {
+				kvfree(v);
+				return err;
+			}
 		}
 	}
 	*out = v;

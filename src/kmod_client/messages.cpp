@@ -7,6 +7,7 @@
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -125,23 +126,30 @@ std::size_t max_bindings_per_message()
 
 Msg build_set(int family, const plan::ModuleParams& params, const std::vector<plan::Binding>& bindings)
 {
-    if (bindings.size() > max_bindings_per_message())
-        throw KmodError("too many bindings for one NFDSR_CMD_SET message: " + std::to_string(bindings.size()) +
-                        " (netlink nests hold at most " + std::to_string(max_bindings_per_message()) + ")");
-    Msg msg = new_message(family, NFDSR_CMD_SET, 0, 5 * 8 + 4 + bindings.size() * binding_nest_size);
+    if (bindings.size() > NFDSR_BINDINGS_LIMIT)
+        throw KmodError("too many bindings for nfdsr.ko: " + std::to_string(bindings.size()) + " (limit " +
+                        std::to_string(NFDSR_BINDINGS_LIMIT) + " per node)");
+    const std::size_t per_nest = max_bindings_per_message();
+    const std::size_t nests = std::max<std::size_t>(1, (bindings.size() + per_nest - 1) / per_nest);
+    Msg msg = new_message(family, NFDSR_CMD_SET, 0, 5 * 8 + nests * 4 + bindings.size() * binding_nest_size);
     nl_msg* m = msg.get();
     check(nla_put_u32(m, NFDSR_A_ENTRY_MARK, params.entry_mark), "entry mark");
     check(nla_put_u32(m, NFDSR_A_FLOW_MAX, params.flow_max), "flow max");
     check(nla_put_u32(m, NFDSR_A_TCP_TIMEOUT, params.tcp_timeout), "tcp timeout");
     check(nla_put_u32(m, NFDSR_A_TCP_CLOSE_TIMEOUT, params.tcp_close_timeout), "tcp close timeout");
     check(nla_put_u32(m, NFDSR_A_UDP_TIMEOUT, params.udp_timeout), "udp timeout");
-    // Always present, even when empty: "no bindings" must replace old ones.
-    nlattr* nest = nla_nest_start(m, NFDSR_A_BINDINGS);
-    if (!nest)
-        throw KmodError("building netlink message: bindings nest does not fit");
-    for (const auto& b : bindings)
-        put_binding(m, b);
-    check(nla_nest_end_keep_empty(m, nest), "bindings nest");
+    // Always at least one nest, even when empty: "no bindings" must replace
+    // old ones. A nest's length is 16 bits, so large sets span several
+    // nests; the module takes their union (uapi/nfdsr.h).
+    for (std::size_t first = 0, n = 0; n < nests; ++n, first += per_nest) {
+        nlattr* nest = nla_nest_start(m, NFDSR_A_BINDINGS);
+        if (!nest)
+            throw KmodError("building netlink message: bindings nest does not fit");
+        const std::size_t last = std::min(bindings.size(), first + per_nest);
+        for (std::size_t i = first; i < last; ++i)
+            put_binding(m, bindings[i]);
+        check(nla_nest_end_keep_empty(m, nest), "bindings nest");
+    }
     return msg;
 }
 

@@ -27,12 +27,13 @@ struct MsgDeleter {
 };
 using Msg = std::unique_ptr<nl_msg, MsgDeleter>;
 
-// A netlink attribute length is 16 bits, so the NFDSR_A_BINDINGS nest holds
-// at most this many bindings (each binding nest is 44 bytes).
+// A netlink attribute length is 16 bits, so one NFDSR_A_BINDINGS nest holds
+// at most this many bindings (each binding nest is 44 bytes); build_set
+// spreads larger sets over several nests.
 std::size_t max_bindings_per_message();
 
 // NFDSR_CMD_SET with all parameters and the complete binding set.
-// Throws KmodError if the bindings do not fit one nest.
+// Throws KmodError above NFDSR_BINDINGS_LIMIT bindings.
 Msg build_set(int family, const plan::ModuleParams& params, const std::vector<plan::Binding>& bindings);
 
 // Commands without attributes: NFDSR_CMD_GET, NFDSR_CMD_FLUSH, and

@@ -50,8 +50,11 @@ enum nfdsr_cmd {
 	/*
 	 * Replace this namespace's configuration atomically: parameters
 	 * (optional; absent ones keep their value) and, if NFDSR_A_BINDINGS
-	 * is present, the complete set of bindings. On any validation error
-	 * nothing changes and the extack message names the bad attribute.
+	 * is present, the complete set of bindings. A nest holds at most
+	 * ~1489 bindings (16-bit attribute length), so the set may be split
+	 * over several NFDSR_A_BINDINGS nests in the same message: the module
+	 * takes the union. On any validation error nothing changes and the
+	 * extack message names the bad attribute.
 	 */
 	NFDSR_CMD_SET,
 	/* Remove all bindings and flows; parameters return to defaults. */
