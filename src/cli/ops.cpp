@@ -6,6 +6,7 @@
 #include "nft/nft_apply.hpp"
 #include "plan/derive.hpp"
 #include "plan/discover.hpp"
+#include "route/route_apply.hpp"
 
 namespace nfdsr::ops {
 
@@ -22,6 +23,8 @@ void install(const plan::NodePlan& plan, bool module)
         kmod::Client::open().set(plan.params, plan.bindings);
         NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
     }
+    // tunl0 and the fwmark routes before nftables starts setting route marks
+    route::apply(plan);
     nft::apply(plan);
     NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " applied (" << plan.entry.size()
                     << " entry services)";
@@ -30,6 +33,7 @@ void install(const plan::NodePlan& plan, bool module)
 void remove(bool module)
 {
     nft::flush();
+    route::flush();
     if (module)
         kmod::Client::open().flush();
 }

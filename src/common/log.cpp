@@ -6,6 +6,7 @@
 #include <boost/log/utility/setup/common_attributes.hpp>
 #include <boost/log/support/date_time.hpp>
 #include <iostream>
+#include <string>
 
 namespace nfdsr::log {
 namespace bl = boost::log;
@@ -34,9 +35,18 @@ bool init(std::string_view level, bool journal)
     auto sink = bl::add_console_log(std::clog);
     if (journal) {
         sink->set_formatter([](const bl::record_view& rec, bl::formatting_ostream& out) {
+            // The journal reads stderr line by line: every line of a
+            // multi-line message (e.g. all config errors) gets the prefix.
             auto sev = rec[bl::trivial::severity];
-            out << '<' << syslog_priority(sev ? *sev : bl::trivial::info) << '>'
-                << rec[bl::expressions::smessage];
+            const std::string prefix = '<' + std::to_string(syslog_priority(sev ? *sev : bl::trivial::info)) + '>';
+            auto msg = rec[bl::expressions::smessage];
+            const std::string text = msg ? std::string(*msg) : std::string();
+            out << prefix;
+            for (char c : text) {
+                out << c;
+                if (c == '\n')
+                    out << prefix;
+            }
         });
     } else {
         sink->set_formatter([](const bl::record_view& rec, bl::formatting_ostream& out) {

@@ -14,6 +14,7 @@
 namespace nfdsr::config {
 
 using plan::Dispatch;
+using plan::IpipMode;
 using plan::Ipv4;
 using plan::Protocol;
 
@@ -71,6 +72,9 @@ struct Service {
     // Resolved: the config's value, or the default (smallest prime >= 100 * backends).
     std::uint32_t maglev_table_size = 0;
     std::vector<Backend> backends;
+    // Per-service override of Config::dispatch; and the ipip inner flavour.
+    std::optional<Dispatch> dispatch;
+    IpipMode ipip_mode = IpipMode::xlate;
     FieldMarks marks;
 
     bool is_node_port() const { return node_port.has_value(); }
@@ -88,11 +92,22 @@ struct Config {
     Dispatch dispatch = Dispatch::opt;
     std::uint32_t entry_mark = 0x00200000;
     std::uint32_t hash_seed = 0x6e666473;  // "nfds"
+    // dispatch ipip policy routing (docs/config.md): mark bits (contiguous,
+    // disjoint from entry_mark; node i of `nodes`, 1-based, gets value i),
+    // routing table of node i = route_table_base + i, ip rule priority.
+    std::uint32_t route_mark_mask = 0x0000ff00;
+    std::uint32_t route_table_base = 0x6e660000;  // "nf" << 16
+    std::uint32_t route_rule_priority = 1000;
+    // MSS cap of SYN-ACKs sent as a service address on backend nodes, so
+    // client segments fit IPIP (link MTU 1500 - 20 outer - 20 IP - 20 TCP).
+    std::uint32_t ipip_mss = 1440;
+    FieldMarks marks;  // top-level fields
     Flows flows;
     std::vector<Node> nodes;
     std::vector<Service> services;
 
     const Node* find_node(std::string_view name) const;
+    Dispatch dispatch_of(const Service& s) const { return s.dispatch.value_or(dispatch); }
 };
 
 }  // namespace nfdsr::config

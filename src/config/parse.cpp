@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -299,7 +300,8 @@ Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
     Service out;
     out.marks.entity = mark_of(node);
     if (!r.check_map(node, path,
-                     {"name", "protocol", "node_port", "vip", "port", "entry_nodes", "maglev_table_size", "backends"},
+                     {"name", "protocol", "node_port", "vip", "port", "entry_nodes", "maglev_table_size", "backends",
+                      "dispatch", "ipip_mode"},
                      {"name", "protocol", "backends"}))
         return out;
     for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
@@ -327,6 +329,11 @@ Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
             for (std::size_t i = 0; i < v.size(); ++i)
                 if (auto x = r.scalar(v[i], index(p, i), "a node name"))
                     out.entry_nodes.push_back(*x);
+        } else if (key == "dispatch") {
+            out.dispatch = r.choice<Dispatch>(v, p, {{"opt", Dispatch::opt}, {"ipip", Dispatch::ipip}});
+        } else if (key == "ipip_mode") {
+            if (auto x = r.choice<IpipMode>(v, p, {{"xlate", IpipMode::xlate}, {"classic", IpipMode::classic}}))
+                out.ipip_mode = *x;
         } else if (key == "maglev_table_size") {
             auto x = r.u32(v, p, 2, max_table_size, "a prime table size");
             if (x && !maglev::is_prime(*x))
@@ -360,11 +367,27 @@ Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
 
 void read_root(Reader& r, const YAML::Node& root, Config& config)
 {
-    if (!r.check_map(root, "", {"dispatch", "entry_mark", "hash_seed", "flows", "nodes", "services"},
+    if (!r.check_map(root, "",
+                     {"dispatch", "entry_mark", "hash_seed", "route_mark_mask", "route_table_base",
+                      "route_rule_priority", "ipip_mss", "flows", "nodes", "services"},
                      {"nodes", "services"}))
         return;
     for_each_field(root, [&](const std::string& key, const YAML::Node& v) {
-        if (key == "dispatch") {
+        note(config.marks, key, v);
+        if (key == "route_mark_mask") {
+            if (auto x = r.u32(v, key, 1, 0xffffffffu, "a non-zero 32-bit mask"))
+                config.route_mark_mask = *x;
+        } else if (key == "route_table_base") {
+            // tables 253..255 are default/main/local; 0 is unspecified
+            if (auto x = r.u32(v, key, 256, 0xf0000000u, "a routing table id"))
+                config.route_table_base = *x;
+        } else if (key == "route_rule_priority") {
+            if (auto x = r.u32(v, key, 1, 32765, "an ip rule priority"))
+                config.route_rule_priority = *x;
+        } else if (key == "ipip_mss") {
+            if (auto x = r.u32(v, key, 536, 65495, "a TCP MSS 536..65495"))
+                config.ipip_mss = *x;
+        } else if (key == "dispatch") {
             if (auto x = r.choice<Dispatch>(v, key, {{"opt", Dispatch::opt}, {"ipip", Dispatch::ipip}}))
                 config.dispatch = *x;
         } else if (key == "entry_mark") {
@@ -397,6 +420,67 @@ void read_root(Reader& r, const YAML::Node& root, Config& config)
     });
 }
 
+std::string format_hex32(std::uint32_t v)
+{
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "0x%08x", v);
+    return buf;
+}
+
+// dispatch ipip: the routing mark must have room for every node's value
+// and must not share bits with entry_mark (cross-field, so after reading).
+void check_ipip(Reader& r, const Config& c)
+{
+    const std::uint32_t m = c.route_mark_mask;
+    const Mark at = c.marks.of("route_mark_mask");
+    if (m != 0) {
+        const std::uint32_t low = m & (~m + 1);  // lowest set bit
+        if (((m + low) & m) != 0)
+            r.error(at, "route_mark_mask", "found " + format_hex32(m) + ", expected contiguous mask bits");
+        else if (m & c.entry_mark)
+            r.error(at, "route_mark_mask", "found " + format_hex32(m) + ", overlapping entry_mark " +
+                                               format_hex32(c.entry_mark) + ", expected disjoint bits");
+        else if (static_cast<std::uint64_t>(m / low) < c.nodes.size())
+            r.error(at, "route_mark_mask", "found " + format_hex32(m) + " with room for " +
+                                               std::to_string(m / low) + " node values, expected room for " +
+                                               std::to_string(c.nodes.size()) + " nodes");
+    }
+    if (static_cast<std::uint64_t>(c.route_table_base) + c.nodes.size() > 0xffffffffull)
+        r.error(c.marks.of("route_table_base"), "route_table_base", "found a base too large for " +
+                                                    std::to_string(c.nodes.size()) + " nodes");
+    for (std::size_t i = 0; i < c.services.size(); ++i) {
+        const Service& s = c.services[i];
+        if (c.dispatch_of(s) != Dispatch::ipip || s.ipip_mode != IpipMode::classic)
+            continue;
+        // The inner destination stays the service address: on an entry node
+        // that owns it (its NodePort address, or a VIP that is a node's
+        // address) the local routing table wins over the fwmark rule and the
+        // packet is delivered locally instead of entering tunl0.
+        const std::string mode_path = index("services", i) + ".ipip_mode";
+        if (s.is_node_port()) {
+            r.error(s.marks.of("ipip_mode"), mode_path,
+                    "found 'classic' on a node_port service, expected 'xlate' or a vip + port: the inner "
+                    "destination would be the entry node's own address, which it delivers locally instead of "
+                    "sending through tunl0");
+        } else if (s.vip) {
+            for (std::size_t n = 0; n < c.nodes.size(); ++n)
+                if (c.nodes[n].address == *s.vip) {
+                    r.error(s.marks.of("ipip_mode"), mode_path,
+                            "found 'classic' with vip " + format_ipv4(*s.vip) + ", the address of " +
+                                index("nodes", n) + " ('" + c.nodes[n].name +
+                                "'), expected a vip routed to (not assigned on) the entry nodes, or 'xlate'");
+                    break;
+                }
+        }
+        for (std::size_t b = 0; b < s.backends.size(); ++b)
+            if (std::find(s.entry_nodes.begin(), s.entry_nodes.end(), s.backends[b].node) != s.entry_nodes.end())
+                r.error(s.backends[b].marks.of("node"), index(index("services", i) + ".backends", b) + ".node",
+                        "found '" + s.backends[b].node + "', an entry node of this ipip_mode classic service, "
+                        "expected a node that is not an entry node (classic backends are reached through tunl0; "
+                        "use ipip_mode xlate)");
+    }
+}
+
 }  // namespace
 
 Config parse_text(std::string_view text, const std::string& source)
@@ -411,8 +495,14 @@ Config parse_text(std::string_view text, const std::string& source)
         r.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
         throw ConfigError(std::move(r.diagnostics()));
     }
+    if (root.IsNull() && mark_of(root).line == 0) {
+        // An empty file (or only comments): yaml-cpp gives no position.
+        r.error(Mark{1, 1}, "", "found an empty document, expected a mapping with nodes and services");
+        throw ConfigError(std::move(r.diagnostics()));
+    }
     read_root(r, root, config);
     validate(config, r.diagnostics());
+    check_ipip(r, config);
     if (!r.diagnostics().empty())
         throw ConfigError(std::move(r.diagnostics()));
     return config;

@@ -32,6 +32,7 @@ public:
             check_service(i);
         check_service_names();
         check_service_addresses();
+        check_backend_placement();
     }
 
 private:
@@ -183,6 +184,38 @@ private:
                           "found " + format_ipv4(a) + ":" + std::to_string(port) + "/" + proto_name(s.protocol) +
                               " already used by " + index("services", it->second) + " ('" +
                               c_.services[it->second].name + "'), expected a unique service address");
+            }
+        }
+    }
+
+    // A backend whose address is another node's own address, or lies in
+    // another node's pod CIDR, is routed to that node: the node named in
+    // `node` would get the binding, the node that has the backend would not,
+    // and it would drop the DSR option as unbound.
+    void check_backend_placement()
+    {
+        for (std::size_t si = 0; si < c_.services.size(); ++si) {
+            const Service& s = c_.services[si];
+            for (std::size_t bi = 0; bi < s.backends.size(); ++bi) {
+                const Backend& b = s.backends[bi];
+                if (b.address.be == 0 || b.node.empty() || !c_.find_node(b.node))
+                    continue;
+                for (std::size_t ni = 0; ni < c_.nodes.size(); ++ni) {
+                    const Node& n = c_.nodes[ni];
+                    if (n.name.empty() || n.name == b.node)
+                        continue;
+                    std::string where_text;
+                    if (n.address == b.address)
+                        where_text = "the address of " + index("nodes", ni) + " ('" + n.name + "')";
+                    else if (n.pod_cidr && cidr_contains(*n.pod_cidr, b.address))
+                        where_text = "in " + index("nodes", ni) + ".pod_cidr ('" + n.name + "')";
+                    else
+                        continue;
+                    error(b.marks.of("node"), index(index("services", si) + ".backends", bi) + ".node",
+                          "found node '" + b.node + "' but the backend address " + format_ipv4(b.address) + " is " +
+                              where_text + ", expected node '" + n.name + "'");
+                    break;
+                }
             }
         }
     }

@@ -79,6 +79,8 @@ constexpr std::uint32_t kConcatKeyLen = 12;  // 4 + 4 (proto, padded) + 4 (port,
 // nft's enum byteorder, stored in the set's userdata so nft prints keys right.
 constexpr std::uint32_t kByteorderInvalid = 0;  // concatenations
 constexpr std::uint32_t kByteorderHost = 1;
+constexpr std::uint32_t kByteorderBig = 2;
+constexpr const char* kTunnelDev = "tunl0";
 
 constexpr std::size_t kCommentMax = NFTNL_UDATA_COMMENT_MAXLEN - 1;
 
@@ -143,11 +145,27 @@ nftnl_expr* meta_set(nft_meta_keys key, std::uint32_t sreg) {
     return e;
 }
 
-nftnl_expr* cmp_eq(std::uint32_t sreg, const void* data, std::uint32_t len) {
+nftnl_expr* cmp_op(std::uint32_t sreg, nft_cmp_ops op, const void* data, std::uint32_t len) {
     nftnl_expr* e = expr("cmp");
     nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
     nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    return e;
+}
+
+nftnl_expr* cmp_eq(std::uint32_t sreg, const void* data, std::uint32_t len) {
+    return cmp_op(sreg, NFT_CMP_EQ, data, len);
+}
+
+// tcp option maxseg size (2 bytes at offset 2 of option kind 2): load into
+// `reg`, or (write) store `reg` with the TCP checksum fixed up.
+nftnl_expr* tcpopt_maxseg(std::uint32_t reg, bool write) {
+    nftnl_expr* e = expr("exthdr");
+    nftnl_expr_set_u32(e, write ? NFTNL_EXPR_EXTHDR_SREG : NFTNL_EXPR_EXTHDR_DREG, reg);
+    nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, 2);  // TCPOPT_MAXSEG
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 2);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 2);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
     return e;
 }
 
@@ -163,13 +181,22 @@ nftnl_expr* bitwise(std::uint32_t reg, std::uint32_t len, const void* mask, cons
     return e;
 }
 
-nftnl_expr* lookup(std::uint32_t sreg, const std::string& set, std::uint32_t set_id, bool vmap) {
+nftnl_expr* lookup(std::uint32_t sreg, const std::string& set, std::uint32_t set_id, bool vmap, bool invert = false) {
     nftnl_expr* e = expr("lookup");
     nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
     nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set.c_str());
     nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
     if (vmap) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+    if (invert) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
     return e;
+}
+
+// iifname/oifname "<dev>": meta load into reg 1, compare all IFNAMSIZ bytes.
+void ifname_eq(nftnl_rule* r, nft_meta_keys key, const char* dev) {
+    char name[16] = {};
+    std::strncpy(name, dev, sizeof(name) - 1);
+    nftnl_rule_add_expr(r, meta_load(key, NFT_REG_1));
+    nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, name, sizeof(name)));
 }
 
 nftnl_expr* immediate_data(std::uint32_t dreg, const void* data, std::uint32_t len) {
@@ -221,6 +248,14 @@ private:
         std::string label;  // "svc1 192.168.10.10:31615/tcp"
     };
 
+    void add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, const std::string& what);
+    void add_service_chains(const Svc& s, const std::string& what);
+    void add_maglev_elems(const Svc& s, std::uint32_t map_id);
+    void service_rules(const Svc& s, std::uint32_t map_id);
+    // "meta mark set meta mark | entry_mark" for TCP SYN / UDP to a member of `set`
+    void mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
+                    const std::string& why);
+
     std::uint32_t add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                           std::uint32_t key_byteorder, bool vmap, const std::string& comment,
                           std::uint32_t hash_mod = 0);
@@ -239,6 +274,8 @@ private:
     Batch& batch_;
     std::uint32_t next_set_id_ = 1;
     std::vector<Svc> svcs_;
+    std::vector<Svc> tsvcs_;  // plan_.tunnel.services, one per service
+    std::vector<std::pair<const plan::EntryServicePlan*, std::string>> tun_keys_;  // address -> chain
     std::map<std::string, std::uint32_t> set_ids_;
 };
 
@@ -429,6 +466,44 @@ void Builder::plan_names() {
         for (const auto& b : e.backends) s.backend_chains.push_back(unique(backend_chain_name(s.chain, b)));
         svcs_.push_back(std::move(s));
     }
+    // One chain (and Maglev map) per service, shared by all its addresses.
+    std::map<std::string, std::string> tun_chain_of;
+    for (const auto& e : plan_.tunnel.services) {
+        const std::string id = e.name + "/" + to_string(e.proto) + "/" + std::to_string(e.vport);
+        if (auto it = tun_chain_of.find(id); it != tun_chain_of.end()) {
+            tun_keys_.emplace_back(&e, it->second);
+            continue;
+        }
+        Svc s;
+        s.plan = &e;
+        s.chain = unique("tun_" + service_chain_name(e));
+        s.map = maglev_map_name(s.chain);
+        s.label = e.name + " :" + std::to_string(e.vport) + "/" + to_string(e.proto) + " via tunl0";
+        for (const auto& b : e.backends) s.backend_chains.push_back(unique(backend_chain_name(s.chain, b)));
+        tun_chain_of[id] = s.chain;
+        tun_keys_.emplace_back(&e, s.chain);
+        tsvcs_.push_back(std::move(s));
+    }
+}
+
+void Builder::add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, const std::string& what) {
+    // Key: the jhash result, a 32-bit integer in host byte order (the
+    // type nft gives an anonymous `jhash ... vmap { 0 : ... }`), so
+    // buckets print as decimal numbers; see put_hash_typeof().
+    map_ids.push_back(add_set(s.map, kTypeInteger, 4, kByteorderHost, true,
+                              s.label + ": Maglev bucket (jhash ip saddr . th sport mod " +
+                                  std::to_string(s.plan->maglev.size()) + ") -> " + what,
+                              static_cast<std::uint32_t>(std::max<std::size_t>(s.plan->maglev.size(), 1))));
+}
+
+void Builder::add_service_chains(const Svc& s, const std::string& what) {
+    const auto& e = *s.plan;
+    add_chain(s.chain, s.label + ": Maglev M=" + std::to_string(e.maglev.size()) + " over " +
+                           std::to_string(e.backends.size()) + " " + what);
+    for (std::size_t i = 0; i < e.backends.size(); ++i) {
+        const auto& b = e.backends[i];
+        add_chain(s.backend_chains[i], "backend " + b.name + " " + endpoint(b.addr, b.port) + " on " + b.node);
+    }
 }
 
 char hexdigit(unsigned v) { return "0123456789abcdef"[v & 0xf]; }
@@ -452,14 +527,36 @@ void Builder::ruleset() {
     const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                                             "entry service -> its Maglev chain");
     std::vector<std::uint32_t> map_ids;
-    for (const auto& s : svcs_)
-        // Key: the jhash result, a 32-bit integer in host byte order (the
-        // type nft gives an anonymous `jhash ... vmap { 0 : ... }`), so
-        // buckets print as decimal numbers; see put_hash_typeof().
-        map_ids.push_back(add_set(s.map, kTypeInteger, 4, kByteorderHost, true,
-                                  s.label + ": Maglev bucket (jhash ip saddr . th sport mod " +
-                                      std::to_string(s.plan->maglev.size()) + ") -> backend chain",
-                                  static_cast<std::uint32_t>(std::max<std::size_t>(s.plan->maglev.size(), 1))));
+    for (const auto& s : svcs_) add_maglev_map(s, map_ids, "backend chain");
+    // ---- dispatch ipip (only when the plan prepares tunl0) ----
+    const bool tun = plan_.tunnel.enabled;
+    std::uint32_t sources_id = 0, xlate_id = 0, tun_svc_id = 0, tun_chains_id = 0;
+    std::vector<std::uint32_t> tmap_ids;
+    if (tun) {
+        sources_id = add_set("tunnel_sources", kTypeIpAddr, 4, kByteorderBig, false,
+                             "entry nodes: the only outer sources accepted for IPIP (tunl0)");
+        xlate_id = add_set("ipip_xlate_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                           "entry services with dispatch ipip xlate: DSR option + rewrite, then tunl0");
+        tun_svc_id = add_set("tunnel_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                             "service addresses bound here, as classic IPIP on tunl0 (IPVS-TUN directors)");
+        tun_chains_id = add_set("tunnel_service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
+                                "classic IPIP on tunl0 -> Maglev chain over the local backends");
+        for (const auto& s : tsvcs_) add_maglev_map(s, tmap_ids, "local backend chain");
+    }
+    // ---- backend node: TCP service addresses bound here (SYN-ACK MSS cap) ----
+    Elems bound_tcp;
+    if (tun) {
+        std::set<std::vector<std::uint8_t>> seen;
+        for (const auto& b : plan_.bindings)
+            if (b.proto == Protocol::tcp) {
+                auto k = tuple_key(b.vip, b.proto, b.vport);
+                if (seen.insert(k).second) bound_tcp.emplace_back(std::move(k), "");
+            }
+    }
+    const std::uint32_t bound_tcp_id =
+        bound_tcp.empty() ? 0
+                          : add_set("bound_tcp_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                                    "TCP service addresses bound here (vip . proto . port): SYN-ACK MSS cap");
 
     // ---- chains (listing order = creation order: base chains first) ----
     add_chain("classify", "classify service traffic: notrack, mark for the DSR option", NF_INET_PRE_ROUTING,
@@ -468,15 +565,13 @@ void Builder::ruleset() {
               NF_IP_PRI_RAW);
     add_chain("dispatch", "Maglev backend pick and stateless destination rewrite", NF_INET_PRE_ROUTING,
               NFDSR_PRIO_NFT_DISPATCH);
-    for (const auto& s : svcs_) {
-        const auto& e = *s.plan;
-        add_chain(s.chain, s.label + ": Maglev M=" + std::to_string(e.maglev.size()) + " over " +
-                               std::to_string(e.backends.size()) + " backends");
-        for (std::size_t i = 0; i < e.backends.size(); ++i) {
-            const auto& b = e.backends[i];
-            add_chain(s.backend_chains[i], "backend " + b.name + " " + endpoint(b.addr, b.port) + " on " + b.node);
-        }
-    }
+    if (tun)
+        add_chain("tunnel_mss", "TCP MSS of SYNs into tunl0 fits the tunnel", NF_INET_FORWARD, NF_IP_PRI_MANGLE);
+    if (bound_tcp_id)
+        add_chain("backend_mss", "TCP MSS of SYN-ACKs sent as a service address fits IPIP (after nfdsr.ko's rewrite)",
+                  NF_INET_POST_ROUTING, NFDSR_PRIO_KMOD_EGRESS + 50);
+    for (const auto& s : svcs_) add_service_chains(s, "backends");
+    for (const auto& s : tsvcs_) add_service_chains(s, "local backends");
 
     // ---- elements ----
     Elems entry, opt, local, chains;
@@ -498,25 +593,48 @@ void Builder::ruleset() {
     add_elems("opt_services", opt_id, "set opt_services", opt, false);
     add_elems("local_backends", local_id, "set local_backends", local, false);
     add_elems("service_chains", chains_id, "map service_chains", chains, true);
-    for (std::size_t si = 0; si < svcs_.size(); ++si) {
-        const auto& s = svcs_[si];
-        const auto& e = *s.plan;
-        Elems buckets;
-        buckets.reserve(e.maglev.size());
-        for (std::uint32_t bucket = 0; bucket < e.maglev.size(); ++bucket) {
-            const std::uint32_t idx = e.maglev[bucket];
-            if (idx >= e.backends.size())
-                throw NftError("plan: " + s.label + " Maglev bucket " + std::to_string(bucket) +
-                               " names backend #" + std::to_string(idx) + " of " +
-                               std::to_string(e.backends.size()));
-            std::vector<std::uint8_t> k(4);
-            std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
-            buckets.emplace_back(std::move(k), s.backend_chains[idx]);
+    if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp_id, "set bound_tcp_services", bound_tcp, false);
+    for (std::size_t si = 0; si < svcs_.size(); ++si) add_maglev_elems(svcs_[si], map_ids[si]);
+    if (tun) {
+        Elems sources, xlate, tsvc, tchains;
+        std::set<std::uint32_t> seen_src;
+        for (const auto& a : plan_.tunnel.entry_sources)
+            if (seen_src.insert(a.be).second)
+                sources.emplace_back(std::vector<std::uint8_t>(reinterpret_cast<const std::uint8_t*>(&a.be),
+                                                               reinterpret_cast<const std::uint8_t*>(&a.be) + 4),
+                                     "");
+        for (const auto& s : svcs_)
+            if (s.plan->dispatch == plan::Dispatch::ipip && s.plan->ipip_mode == plan::IpipMode::xlate)
+                xlate.emplace_back(tuple_key(s.plan->vip, s.plan->proto, s.plan->vport), "");
+        std::set<std::vector<std::uint8_t>> seen_tun;
+        for (const auto& [e, chain] : tun_keys_) {
+            auto k = tuple_key(e->vip, e->proto, e->vport);
+            if (!seen_tun.insert(k).second)
+                throw NftError("plan lists tunnel service " + endpoint(e->vip, e->vport) + " twice");
+            tsvc.emplace_back(k, "");
+            tchains.emplace_back(k, chain);
         }
-        add_elems(s.map, map_ids[si], "map " + s.map + " (" + s.label + ")", buckets, true);
+        add_elems("tunnel_sources", sources_id, "set tunnel_sources", sources, false);
+        add_elems("ipip_xlate_services", xlate_id, "set ipip_xlate_services", xlate, false);
+        add_elems("tunnel_services", tun_svc_id, "set tunnel_services", tsvc, false);
+        add_elems("tunnel_service_chains", tun_chains_id, "map tunnel_service_chains", tchains, true);
+        for (std::size_t si = 0; si < tsvcs_.size(); ++si) add_maglev_elems(tsvcs_[si], tmap_ids[si]);
     }
 
     // ---- chain classify (prerouting, raw -300) ----
+    if (tun) {
+        // ip protocol ipencap ip saddr != @tunnel_sources counter drop
+        auto r = rule("classify");
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1));
+        const std::uint8_t ipip = IPPROTO_IPIP;
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &ipip, 1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_sources", sources_id, false, true));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
+        commit_rule(std::move(r), "classify",
+                    "IPIP from a non-entry node: dropped (tunl0 would accept any inner source)");
+    }
     {
         auto r = rule("classify");
         load_tuple(r.get(), true);
@@ -524,32 +642,16 @@ void Builder::ruleset() {
         nftnl_rule_add_expr(r.get(), expr("notrack"));
         commit_rule(std::move(r), "classify", "entry services: stateless DSR, no conntrack state");
     }
-    const std::uint32_t mark = plan_.params.entry_mark;
-    const std::uint32_t mark_mask = ~mark;
-    const std::string mark_why = "nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
-                                 ") attaches the DSR option to marked packets";
-    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
+    mark_rules("classify", "opt_services", opt_id, false, "dispatch opt");
+    if (tun) {
+        mark_rules("classify", "ipip_xlate_services", xlate_id, false, "dispatch ipip xlate");
         auto r = rule("classify");
+        ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
         load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "opt_services", opt_id, false));
-        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-        const std::uint8_t proto = static_cast<std::uint8_t>(p);
-        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
-        if (p == Protocol::tcp) {
-            // tcp flags & (fin | syn | rst | ack) == syn: the SYN only
-            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
-            const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
-            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &fsra, &none));
-            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
-        }
-        // meta mark set meta mark | entry_mark
-        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
-        nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), expr("counter"));
-        commit_rule(std::move(r), "classify",
-                    p == Protocol::tcp ? "dispatch opt, TCP SYN: " + mark_why
-                                       : "dispatch opt, UDP (every packet): " + mark_why);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_services", tun_svc_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "classify", "classic IPIP to a service bound here: stateless, no conntrack state");
+        mark_rules("classify", "tunnel_services", tun_svc_id, true, "classic IPIP on tunl0");
     }
     {
         auto r = rule("classify");
@@ -574,6 +676,13 @@ void Builder::ruleset() {
         commit_rule(std::move(r), "output_notrack", "replies of local-process backends: no conntrack state");
     }
     // ---- chain dispatch (prerouting, -280) ----
+    if (tun) {
+        auto r = rule("dispatch");
+        ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_service_chains", tun_chains_id, true));
+        commit_rule(std::move(r), "dispatch", "classic IPIP to a service bound here: Maglev over local backends");
+    }
     {
         auto r = rule("dispatch");
         load_tuple(r.get(), true);
@@ -581,30 +690,146 @@ void Builder::ruleset() {
         commit_rule(std::move(r), "dispatch", "entry service: go to its Maglev chain");
     }
     // ---- per service and per backend chains ----
-    for (std::size_t si = 0; si < svcs_.size(); ++si) {
-        const auto& s = svcs_[si];
-        const auto& e = *s.plan;
-        if (!e.maglev.empty()) {
-            // jhash ip saddr . th sport mod M seed S vmap @<map>
-            auto r = rule(s.chain);
-            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
-            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
-            nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, static_cast<std::uint32_t>(e.maglev.size()),
-                                               e.hash_seed, NFT_REG_1));
-            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_ids[si], true));
-            commit_rule(std::move(r), s.chain, "Maglev bucket of client address . port (seed " + hex32(e.hash_seed) + ")");
+    for (std::size_t si = 0; si < svcs_.size(); ++si) service_rules(svcs_[si], map_ids[si]);
+    for (std::size_t si = 0; si < tsvcs_.size(); ++si) service_rules(tsvcs_[si], tmap_ids[si]);
+    // ---- chain tunnel_mss (forward, mangle) ----
+    if (tun) {
+        // oifname "tunl0" tcp flags syn / syn,rst tcp option maxseg size set rt mtu
+        auto r = rule("tunnel_mss");
+        ifname_eq(r.get(), NFT_META_OIFNAME, kTunnelDev);
+        const std::uint8_t tcp = IPPROTO_TCP;
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &tcp, 1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
+        const std::uint8_t sr = 0x06, none = 0, syn = 0x02;
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &sr, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
+        nftnl_expr* rt = expr("rt");
+        nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+        nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_DREG, NFT_REG_1);
+        nftnl_rule_add_expr(r.get(), rt);
+        nftnl_expr* bo = expr("byteorder");
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_LEN, 2);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+        nftnl_rule_add_expr(r.get(), bo);
+        nftnl_rule_add_expr(r.get(), tcpopt_maxseg(NFT_REG_1, true));
+        commit_rule(std::move(r), "tunnel_mss", "SYN into tunl0: MSS := route MTU - 40 (1440 on tunl0 over 1500)");
+    }
+    // ---- chain backend_mss (postrouting, after nfdsr.ko's reply rewrite) ----
+    if (bound_tcp_id) {
+        // ip saddr . meta l4proto . th sport @bound_tcp_services meta l4proto tcp
+        // tcp flags & (syn | ack) == syn | ack tcp option maxseg size > MSS
+        // counter tcp option maxseg size set MSS
+        auto r = rule("backend_mss");
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "bound_tcp_services", bound_tcp_id, false));
+        const std::uint8_t tcp = IPPROTO_TCP;
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &tcp, 1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
+        const std::uint8_t sa = 0x12, none = 0;
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &sa, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &sa, 1));
+        const std::uint16_t mss = htons(plan_.tunnel.mss);
+        nftnl_rule_add_expr(r.get(), tcpopt_maxseg(NFT_REG_1, false));
+        nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_GT, &mss, 2));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &mss, 2));
+        nftnl_rule_add_expr(r.get(), tcpopt_maxseg(NFT_REG_1, true));
+        commit_rule(std::move(r), "backend_mss",
+                    "SYN-ACK as a service address: MSS <= " + std::to_string(plan_.tunnel.mss) +
+                        " so client segments fit IPIP, whatever the dispatch now or after a switch");
+    }
+}
+
+void Builder::add_maglev_elems(const Svc& s, std::uint32_t map_id) {
+    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
+    const auto& e = *s.plan;
+    Elems buckets;
+    buckets.reserve(e.maglev.size());
+    for (std::uint32_t bucket = 0; bucket < e.maglev.size(); ++bucket) {
+        const std::uint32_t idx = e.maglev[bucket];
+        if (idx >= e.backends.size())
+            throw NftError("plan: " + s.label + " Maglev bucket " + std::to_string(bucket) + " names backend #" +
+                           std::to_string(idx) + " of " + std::to_string(e.backends.size()));
+        std::vector<std::uint8_t> k(4);
+        std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
+        buckets.emplace_back(std::move(k), s.backend_chains[idx]);
+    }
+    add_elems(s.map, map_id, "map " + s.map + " (" + s.label + ")", buckets, true);
+}
+
+void Builder::mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
+                         const std::string& why) {
+    const std::uint32_t mark = plan_.params.entry_mark;
+    const std::uint32_t mark_mask = ~mark;
+    const std::string mark_why = "nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
+                                 ") attaches the DSR option to marked packets";
+    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
+        auto r = rule(chain);
+        if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        const std::uint8_t proto = static_cast<std::uint8_t>(p);
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
+        if (p == Protocol::tcp) {
+            // tcp flags & (fin | syn | rst | ack) == syn: the SYN only
+            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
+            const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
+            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &fsra, &none));
+            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
         }
-        {
-            auto r = rule(s.chain);
-            nftnl_rule_add_expr(r.get(), expr("counter"));
-            nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
-            commit_rule(std::move(r), s.chain, "no backend");
+        // meta mark set meta mark | entry_mark
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
+        nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        commit_rule(std::move(r), chain,
+                    p == Protocol::tcp ? why + ", TCP SYN: " + mark_why : why + ", UDP (every packet): " + mark_why);
+    }
+}
+
+void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
+    const auto& e = *s.plan;
+    if (!e.maglev.empty()) {
+        // jhash ip saddr . th sport mod M seed S vmap @<map>
+        auto r = rule(s.chain);
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
+        nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, static_cast<std::uint32_t>(e.maglev.size()), e.hash_seed,
+                                           NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
+        commit_rule(std::move(r), s.chain, "Maglev bucket of client address . port (seed " + hex32(e.hash_seed) + ")");
+    }
+    {
+        auto r = rule(s.chain);
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
+        commit_rule(std::move(r), s.chain, "no backend");
+    }
+    const bool ipip = e.dispatch == plan::Dispatch::ipip;
+    const bool classic = ipip && e.ipip_mode == plan::IpipMode::classic;
+    for (std::size_t i = 0; i < e.backends.size(); ++i) {
+        const auto& b = e.backends[i];
+        const std::string& chain = s.backend_chains[i];
+        const bool tunnel = ipip && b.route_mark != 0;
+        auto r = rule(chain);
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        std::string what;
+        if (tunnel) {
+            // meta mark set meta mark & ~route_mark_mask | <node mark>: policy
+            // routing (ip rule fwmark) sends it into tunl0 towards b.node
+            const std::uint32_t keep = ~plan_.tunnel.route_mark_mask;
+            const std::uint32_t val = b.route_mark;
+            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &keep, &val));
+            nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
         }
-        for (std::size_t i = 0; i < e.backends.size(); ++i) {
-            const auto& b = e.backends[i];
-            const std::string& chain = s.backend_chains[i];
-            auto r = rule(chain);
-            nftnl_rule_add_expr(r.get(), expr("counter"));
+        if (!(tunnel && classic)) {
             // ip daddr set <addr>: IP header checksum (offset 10) plus the
             // TCP/UDP pseudo-header checksum (L4CSUM_PSEUDOHDR).
             nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &b.addr.be, 4));
@@ -618,9 +843,13 @@ void Builder::ruleset() {
             nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &nport, 2));
             nftnl_rule_add_expr(r.get(), payload_write(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1,
                                                        e.proto == Protocol::tcp ? 16 : 6, 0));
-            nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
-            commit_rule(std::move(r), chain, "stateless rewrite to " + endpoint(b.addr, b.port));
+            what = "stateless rewrite to " + endpoint(b.addr, b.port);
+        } else {
+            what = "classic: destination stays " + endpoint(e.vip, e.vport);
         }
+        if (tunnel) what += ", IPIP via tunl0 to " + b.node + " (route mark " + hex32(b.route_mark) + ")";
+        nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+        commit_rule(std::move(r), chain, what);
     }
 }
 

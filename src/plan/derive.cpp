@@ -26,22 +26,40 @@ std::uint16_t service_port(const config::Service& s)
     return s.is_node_port() ? *s.node_port : *s.port;
 }
 
-std::vector<BackendPlan> backend_plans(const config::Service& s)
+// 1-based position of a node in `nodes`: its routing mark value and table offset.
+std::uint32_t node_index(const config::Config& config, std::string_view name)
+{
+    for (std::size_t i = 0; i < config.nodes.size(); ++i)
+        if (config.nodes[i].name == name)
+            return static_cast<std::uint32_t>(i + 1);
+    return 0;
+}
+
+std::uint32_t node_route_mark(const config::Config& config, std::string_view name)
+{
+    const std::uint32_t m = config.route_mark_mask;
+    const std::uint32_t low = m & (~m + 1);
+    return (node_index(config, name) * low) & m;
+}
+
+std::vector<BackendPlan> backend_plans(const config::Config& config, const config::Service& s,
+                                       std::string_view self)
 {
     std::vector<BackendPlan> out;
     out.reserve(s.backends.size());
     for (const auto& b : s.backends)
-        out.push_back({b.name, b.node, b.address, b.port, b.weight});
+        out.push_back({b.name, b.node, b.address, b.port, b.weight,
+                       b.node == self ? 0u : node_route_mark(config, b.node)});
     return out;
 }
 
-std::vector<std::uint32_t> maglev_table(const config::Service& s)
+std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends, std::uint32_t table_size)
 {
     std::vector<maglev::Backend> ids;
-    ids.reserve(s.backends.size());
-    for (const auto& b : s.backends)
-        ids.push_back({backend_identity(b.address, b.port), b.weight});
-    return maglev::build(ids, s.maglev_table_size);
+    ids.reserve(backends.size());
+    for (const auto& b : backends)
+        ids.push_back({backend_identity(b.addr, b.port), b.weight});
+    return maglev::build(ids, table_size);
 }
 
 bool is_entry_node(const config::Service& s, std::string_view node)
@@ -50,6 +68,64 @@ bool is_entry_node(const config::Service& s, std::string_view node)
         if (n == node)
             return true;
     return false;
+}
+
+// Every node is prepared for IPIP whatever the dispatch (see TunnelPlan).
+void derive_tunnel(const config::Config& config, const config::Node& self, NodePlan& plan)
+{
+    TunnelPlan& t = plan.tunnel;
+    t.enabled = true;
+    t.route_mark_mask = config.route_mark_mask;
+    t.rule_priority = config.route_rule_priority;
+    t.mss = static_cast<std::uint16_t>(config.ipip_mss);
+    for (const auto& n : config.nodes) {
+        bool entry = false;
+        for (const auto& s : config.services)
+            entry = entry || is_entry_node(s, n.name);
+        if (entry)
+            t.entry_sources.push_back(n.address);
+    }
+    // Entry node: a route per remote node hosting a backend of one of its
+    // entry services, whatever the service's dispatch (a switch then only
+    // changes nftables, in one transaction).
+    for (const auto& n : config.nodes) {
+        if (n.name == self.name)
+            continue;
+        bool needed = false;
+        for (const auto& e : plan.entry)
+            for (const auto& b : e.backends)
+                needed = needed || b.node == n.name;
+        if (needed)
+            t.routes.push_back({n.name, n.address, node_route_mark(config, n.name),
+                                config.route_table_base + node_index(config, n.name)});
+    }
+    // Backend node: classic IPIP to a service address bound here, served by
+    // the local backends (IPVS-TUN directors, nfdsr classic entry nodes).
+    for (const auto& s : config.services) {
+        std::vector<BackendPlan> local;
+        for (const auto& b : s.backends)
+            if (b.node == self.name)
+                local.push_back({b.name, b.node, b.address, b.port, b.weight, 0});
+        bool any_weight = false;
+        for (const auto& b : local)
+            any_weight = any_weight || b.weight > 0;
+        if (local.empty() || !any_weight)
+            continue;
+        const auto maglev =
+            maglev_table(local, static_cast<std::uint32_t>(maglev::next_prime(100 * local.size())));
+        for (Ipv4 vip : service_addresses(config, s)) {
+            EntryServicePlan e;
+            e.name = s.name;
+            e.proto = s.protocol;
+            e.vip = vip;
+            e.vport = service_port(s);
+            e.dispatch = Dispatch::opt;  // local delivery: option + DNAT, as an opt entry
+            e.backends = local;
+            e.maglev = maglev;
+            e.hash_seed = config.hash_seed;
+            t.services.push_back(std::move(e));
+        }
+    }
 }
 
 }  // namespace
@@ -82,9 +158,10 @@ NodePlan derive(const config::Config& config, std::string_view node_name)
             e.proto = s.protocol;
             e.vip = s.is_node_port() ? self->address : *s.vip;
             e.vport = port;
-            e.dispatch = config.dispatch;
-            e.backends = backend_plans(s);
-            e.maglev = maglev_table(s);
+            e.dispatch = config.dispatch_of(s);
+            e.ipip_mode = s.ipip_mode;
+            e.backends = backend_plans(config, s, self->name);
+            e.maglev = maglev_table(e.backends, s.maglev_table_size);
             e.hash_seed = config.hash_seed;
             plan.entry.push_back(std::move(e));
         }
@@ -95,6 +172,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name)
                 plan.bindings.push_back({s.name, b.name, s.protocol, vip, port, b.address, b.port});
         }
     }
+    derive_tunnel(config, *self, plan);
     return plan;
 }
 

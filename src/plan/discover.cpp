@@ -48,8 +48,18 @@ std::string match_local_node(const config::Config& config, const std::vector<Ipv
     for (const auto& n : config.nodes)
         if (std::find(local.begin(), local.end(), n.address) != local.end())
             found.push_back(&n);
-    if (found.empty())
-        throw PlanError("no node of the config has an address of this machine; pass --node NAME");
+    if (found.empty()) {
+        std::string wanted;
+        for (const auto& n : config.nodes)
+            wanted += (wanted.empty() ? "" : ", ") + n.name + " " + config::format_ipv4(n.address);
+        std::string have;
+        for (const auto& a : local)
+            have += (have.empty() ? "" : ", ") + config::format_ipv4(a);
+        throw PlanError("no node of the config has an address of this machine: looked for " +
+                        (wanted.empty() ? std::string("(no nodes)") : wanted) + "; this machine has " +
+                        (have.empty() ? std::string("no IPv4 addresses") : have) +
+                        " (in this network namespace); pass --node NAME or fix nodes[].address");
+    }
     if (found.size() > 1) {
         std::string names;
         for (const auto* n : found)
@@ -64,7 +74,13 @@ std::string resolve_node(const config::Config& config, const std::string& explic
 {
     if (!explicit_name.empty()) {
         if (!config.find_node(explicit_name))
-            throw PlanError("node '" + explicit_name + "' is not in the config's nodes list");
+        {
+            std::string names;
+            for (const auto& n : config.nodes)
+                names += (names.empty() ? "" : ", ") + n.name;
+            throw PlanError("node '" + explicit_name + "' (from --node) is not in the config's nodes list, expected one of: " +
+                            names);
+        }
         return explicit_name;
     }
     return match_local_node(config, local_ipv4_addresses());

@@ -11,6 +11,9 @@ namespace nfdsr::plan {
 
 enum class Protocol : std::uint8_t { tcp = 6, udp = 17 };
 enum class Dispatch : std::uint8_t { opt, ipip };
+// Inner packet of dispatch ipip: xlate = rewritten to backend ip:port and
+// carrying the DSR option (as in opt); classic = left at VIP:port (LVS-TUN).
+enum class IpipMode : std::uint8_t { xlate, classic };
 
 // IPv4 address as it sits in a packet header (network byte order).
 struct Ipv4 {
@@ -24,6 +27,9 @@ struct BackendPlan {
     Ipv4 addr;             // backend address (pod or node address)
     std::uint16_t port = 0;  // host byte order
     std::uint32_t weight = 1;
+    // Routing mark of the backend's node (dispatch ipip: policy routing into
+    // tunl0 towards that node); 0 = the backend is on this node (no tunnel).
+    std::uint32_t route_mark = 0;
 };
 
 // A service address this node accepts traffic for as an entry node.
@@ -34,6 +40,7 @@ struct EntryServicePlan {
     Ipv4 vip;                  // address clients connect to (VIP or node address)
     std::uint16_t vport = 0;   // host byte order (port or node_port)
     Dispatch dispatch = Dispatch::opt;
+    IpipMode ipip_mode = IpipMode::xlate;  // meaningful when dispatch == ipip
     std::vector<BackendPlan> backends;
     // Maglev lookup table: size M (prime); entry = index into `backends`.
     // Identical on every node for the same config.
@@ -61,12 +68,44 @@ struct ModuleParams {
     std::uint32_t udp_timeout = 60;
 };
 
+// Policy route of the entry node into tunl0 towards one backend node:
+// `ip rule fwmark <mark>/<mask> lookup <table> priority <prio> proto nfdsr`
+// and in <table>: `default via <gateway> dev tunl0 onlink src <node_addr>`.
+struct TunnelRoute {
+    std::string node;          // backend node name
+    Ipv4 gateway;              // its address: the outer destination
+    std::uint32_t mark = 0;    // value within TunnelPlan::route_mark_mask
+    std::uint32_t table = 0;
+};
+
+// IPIP via tunl0 (dispatch ipip). Every node is prepared (tunl0 up,
+// rp_filter loose on tunl0, IPIP only from entry nodes) whatever the
+// dispatch, so a switch or a rolling switch works in any order.
+struct TunnelPlan {
+    bool enabled = false;                 // false: nothing tunnel-related is installed
+    std::vector<Ipv4> entry_sources;      // IPIP accepted only from these outer sources
+    std::uint32_t route_mark_mask = 0;    // mark bits of the routing mark
+    std::uint32_t rule_priority = 1000;
+    std::vector<TunnelRoute> routes;      // entry node: one per remote backend node
+    // Backend node: SYN-ACKs sent as a bound TCP service address get their
+    // MSS capped at this (after nfdsr.ko's reply rewrite), so that the
+    // client's segments fit tunl0 whichever dispatch the connection uses
+    // now or after a switch.
+    std::uint16_t mss = 1440;
+    // Backend node: classic IPIP (inner destination = service address) from
+    // an IPVS-TUN director or an nfdsr entry node in classic mode, served by
+    // this node's local backends: one entry per (service address), Maglev
+    // over the local backends only.
+    std::vector<EntryServicePlan> services;
+};
+
 struct NodePlan {
     std::string node;          // this node's name
     Ipv4 node_addr;
     ModuleParams params;
     std::vector<EntryServicePlan> entry;  // empty: not an entry node
     std::vector<Binding> bindings;        // empty: not a backend node
+    TunnelPlan tunnel;
 };
 
 }  // namespace nfdsr::plan

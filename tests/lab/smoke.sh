@@ -41,6 +41,23 @@ set +e
 out=$(lab_exec k8s-w1 nfdsr-udp-probe --df --size 1400 172.16.1.1 9)
 set -e
 lab_expect_contains "$out" "EMSGSIZE mtu=1200" "udp probe reports the path MTU"
+# a router on the path with a smaller MTU: ICMP frag-needed back to the client
+lab_exec k8s-w1 ip link set lxc-webpod1 mtu 1200
+set +e
+out=$(lab_exec k8s-s nfdsr-udp-probe --df --size 1400 172.16.2.214 5353)
+set -e
+lab_expect_contains "$out" "ICMP_FRAG_NEEDED mtu=1200 offender=192.168.10.101 quoted_dst=172.16.2.214:5353" \
+  "udp probe reports ICMP frag-needed"
+lab_exec k8s-w1 ip link set lxc-webpod1 mtu 1500
+# concurrent clients
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  lab_exec k8s-s curl -sS --max-time 10 -o "$NFDSR_VM_OUT/conc-$i.txt" http://172.16.2.214/ & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || lab_fail "concurrent curl failed"; done
+n=$(cat "$NFDSR_VM_OUT"/conc-*.txt | grep -c "Hostname: webpod1")
+((n == 8)) || lab_fail "concurrent: $n/8 answers"
+lab_ok "8 concurrent clients"
 
 # capture helper
 lab_capture_start k8s-w1 eth0 "tcp port 80" "$NFDSR_VM_OUT/smoke-w1.pcap"

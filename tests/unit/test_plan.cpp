@@ -161,6 +161,13 @@ TEST_CASE("node discovery by local address")
     CHECK(plan::match_local_node(c, {ip("127.0.0.1"), ip("192.168.10.101")}) == "k8s-w1");
     CHECK_THROWS_WITH_AS(plan::match_local_node(c, {ip("127.0.0.1")}),
                          doctest::Contains("no node of the config"), plan::PlanError);
+    // The message names what was looked for and what this machine has.
+    CHECK_THROWS_WITH_AS(plan::match_local_node(c, {ip("127.0.0.1"), ip("10.1.2.3")}),
+                         doctest::Contains("looked for k8s-s 192.168.10.10, k8s-w1 192.168.10.101, k8s-w2 "
+                                           "192.168.10.102; this machine has 127.0.0.1, 10.1.2.3"),
+                         plan::PlanError);
+    CHECK_THROWS_WITH_AS(plan::resolve_node(c, "nope"),
+                         doctest::Contains("expected one of: k8s-s, k8s-w1, k8s-w2"), plan::PlanError);
     CHECK_THROWS_WITH_AS(plan::match_local_node(c, {ip("192.168.10.10"), ip("192.168.10.102")}),
                          doctest::Contains("several nodes"), plan::PlanError);
     // The real lookup works in any namespace (at least loopback is listed).

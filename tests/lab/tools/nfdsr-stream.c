@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nfdsr-stream: long-lived TCP streams that check every byte, both ways.
+ *
+ *   nfdsr-stream server [--port P] [--bind IP]
+ *   nfdsr-stream client [--conns N] [--duration S] [--bytes B] [--rate BPS]
+ *                       [--stall S] [--chunk B] [--label L] IP PORT
+ *
+ * server: echoes every byte it reads back on the same connection (poll loop,
+ * any number of connections; a connection ends when the client shuts its side).
+ *
+ * client: opens N connections to IP:PORT, then for --duration seconds (or until
+ * --bytes per connection are sent) writes a deterministic byte pattern on each
+ * (at most --rate bytes/s per connection; 0 = as fast as possible) and checks
+ * that the echo returns exactly the bytes written, in order. Then it shuts its
+ * sending side down and waits for the rest of the echo and the server's FIN.
+ * Per connection it reports bytes sent/verified, resets (ECONNRESET, EPIPE,
+ * ETIMEDOUT, ...), stalls (bytes outstanding but no progress for more than
+ * --stall seconds) and mismatches. Exit 0 only if every connection got all its
+ * bytes back with no reset, stall or mismatch; 1 otherwise; 2 on usage errors.
+ * Output: one "conn ..." line per connection, then
+ *   "total: conns=N ok=N sent=B verified=B resets=0 stalls=0 mismatches=0 short=0"
+ * A progress line goes to stderr every second.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "probe_common.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nfdsr-stream server [--port P] [--bind IP]\n"
+			"       nfdsr-stream client [--conns N] [--duration S] [--bytes B] [--rate BPS]\n"
+			"                           [--stall S] [--chunk B] [--label L] IP PORT\n");
+	exit(2);
+}
+
+static void set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* byte i of connection c: depends on both, so a misrouted or shifted stream shows */
+static inline unsigned char pattern(unsigned c, unsigned long long i)
+{
+	unsigned long long x = i * 0x9e3779b97f4a7c15ull + (unsigned long long)(c + 1) * 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 31;
+	return (unsigned char)(x ^ (x >> 17) ^ (i >> 8));
+}
+
+/* ---------------- server ---------------- */
+#define SRV_BUF 65536
+struct srv_conn {
+	int fd;
+	size_t len, off; /* pending echo bytes buf[off..len) */
+	int eof;
+	unsigned char *buf;
+};
+
+static int server(int argc, char **argv)
+{
+	unsigned port = 7000;
+	const char *bind_ip = "0.0.0.0";
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--port") && i + 1 < argc)
+			port = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--bind") && i + 1 < argc)
+			bind_ip = argv[++i];
+		else
+			usage();
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (pc_parse_addr(bind_ip, port, &ss, &sl) < 0)
+		usage();
+	int ls = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ls < 0 || bind(ls, (struct sockaddr *)&ss, sl) < 0 || listen(ls, 1024) < 0) {
+		perror("nfdsr-stream server: listen");
+		return 1;
+	}
+	set_nonblock(ls);
+	signal(SIGPIPE, SIG_IGN);
+	size_t cap = 64, n = 0;
+	struct srv_conn *cs = calloc(cap, sizeof(*cs));
+	struct pollfd *pfd = calloc(cap + 1, sizeof(*pfd));
+	fprintf(stderr, "nfdsr-stream: echo server on %s:%u\n", bind_ip, port);
+	for (;;) {
+		pfd[0] = (struct pollfd){.fd = ls, .events = POLLIN};
+		for (size_t i = 0; i < n; i++) {
+			short ev = 0;
+			if (cs[i].off < cs[i].len)
+				ev |= POLLOUT;
+			else if (!cs[i].eof)
+				ev |= POLLIN;
+			pfd[i + 1] = (struct pollfd){.fd = cs[i].fd, .events = ev};
+		}
+		if (poll(pfd, n + 1, 1000) < 0 && errno != EINTR)
+			return 1;
+		if (pfd[0].revents & POLLIN) {
+			int fd;
+			while ((fd = accept(ls, NULL, NULL)) >= 0) {
+				if (n == cap) {
+					cap *= 2;
+					cs = realloc(cs, cap * sizeof(*cs));
+					pfd = realloc(pfd, (cap + 1) * sizeof(*pfd));
+				}
+				set_nonblock(fd);
+				cs[n++] = (struct srv_conn){.fd = fd, .buf = malloc(SRV_BUF)};
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct srv_conn *c = &cs[i];
+			short re = pfd[i + 1].revents;
+			int dead = 0;
+			if (!re)
+				continue;
+			if (c->off < c->len) {
+				ssize_t w = write(c->fd, c->buf + c->off, c->len - c->off);
+				if (w > 0)
+					c->off += (size_t)w;
+				else if (w < 0 && errno != EAGAIN && errno != EINTR)
+					dead = 1;
+				if (c->off == c->len)
+					c->off = c->len = 0;
+			} else if (!c->eof) {
+				ssize_t r = read(c->fd, c->buf, SRV_BUF);
+				if (r > 0)
+					c->len = (size_t)r, c->off = 0;
+				else if (r == 0)
+					c->eof = 1;
+				else if (errno != EAGAIN && errno != EINTR)
+					dead = 1;
+			} else if (re & (POLLERR | POLLHUP)) {
+				dead = 1;
+			}
+			if (c->eof && c->off == c->len)
+				dead = 1; /* all echoed: close, the client sees our FIN */
+			if (dead) {
+				close(c->fd);
+				free(c->buf);
+				cs[i] = cs[--n];
+				pfd[i + 1] = pfd[n + 1];
+				i--;
+			}
+		}
+	}
+}
+
+/* ---------------- client ---------------- */
+struct cli_conn {
+	int fd;
+	int connected, wr_shut, done, failed;
+	unsigned long long sent, verified;
+	long long last_progress_ms;
+	unsigned resets, stalls, mismatches;
+	int stalled_now;
+	char err[96];
+	char local[64];
+};
+
+static int client(int argc, char **argv)
+{
+	unsigned conns = 50, port = 0;
+	double duration = 10, stall_s = 5;
+	unsigned long long bytes = 0, rate = 16384;
+	size_t chunk = 4096;
+	const char *ip = NULL, *label = "stream";
+	int i;
+	for (i = 0; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--conns"))
+			conns = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--duration"))
+			duration = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--bytes"))
+			bytes = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--stall"))
+			stall_s = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--chunk"))
+			chunk = (size_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--label"))
+			label = argv[++i];
+		else
+			usage();
+	}
+	if (argc - i != 2 || !conns || !chunk || chunk > 1 << 20)
+		usage();
+	ip = argv[i];
+	port = (unsigned)atoi(argv[i + 1]);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (pc_parse_addr(ip, port, &ss, &sl) < 0)
+		usage();
+	if (bytes && duration <= 0)
+		duration = 1e9;
+	signal(SIGPIPE, SIG_IGN);
+
+	struct cli_conn *cs = calloc(conns, sizeof(*cs));
+	struct pollfd *pfd = calloc(conns, sizeof(*pfd));
+	unsigned char *wbuf = malloc(chunk), *rbuf = malloc(65536);
+	const long long start = pc_now_ms();
+	const long long stall_ms = (long long)(stall_s * 1000);
+	for (unsigned c = 0; c < conns; c++) {
+		cs[c].fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		set_nonblock(cs[c].fd);
+		if (connect(cs[c].fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+			snprintf(cs[c].err, sizeof(cs[c].err), "connect: %s", strerror(errno));
+			cs[c].failed = cs[c].done = 1;
+			cs[c].resets++;
+		}
+		cs[c].last_progress_ms = start;
+	}
+	long long send_start = 0, last_report = start;
+	unsigned connected = 0;
+	for (;;) {
+		const long long now = pc_now_ms();
+		unsigned active = 0;
+		for (unsigned c = 0; c < conns; c++) {
+			struct cli_conn *k = &cs[c];
+			pfd[c] = (struct pollfd){.fd = -1};
+			if (k->done)
+				continue;
+			active++;
+			pfd[c].fd = k->fd;
+			if (!k->connected) {
+				pfd[c].events = POLLOUT;
+				continue;
+			}
+			pfd[c].events = POLLIN;
+			if (!k->wr_shut && send_start) {
+				const double t = (now - send_start) / 1000.0;
+				unsigned long long allowed = rate ? (unsigned long long)(t * (double)rate) + chunk : ~0ull;
+				if (bytes && allowed > bytes)
+					allowed = bytes;
+				/* keep at most 1 MiB in flight: the echo must keep up */
+				if (k->sent < allowed && k->sent - k->verified < (1u << 20))
+					pfd[c].events |= POLLOUT;
+			}
+		}
+		if (!active)
+			break;
+		if (poll(pfd, conns, 100) < 0 && errno != EINTR)
+			return 2;
+		const long long t = pc_now_ms();
+		for (unsigned c = 0; c < conns; c++) {
+			struct cli_conn *k = &cs[c];
+			if (k->done || pfd[c].fd < 0)
+				continue;
+			short re = pfd[c].revents;
+			if (!k->connected) {
+				if (!re)
+					goto check_stall;
+				int e = 0;
+				socklen_t el = sizeof(e);
+				getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+				if (e) {
+					snprintf(k->err, sizeof(k->err), "connect: %s", strerror(e));
+					k->resets++;
+					k->failed = k->done = 1;
+					close(k->fd);
+					continue;
+				}
+				k->connected = 1;
+				k->last_progress_ms = t;
+				struct sockaddr_storage la;
+				socklen_t ll = sizeof(la);
+				getsockname(k->fd, (struct sockaddr *)&la, &ll);
+				pc_fmt_addr((struct sockaddr *)&la, k->local, sizeof(k->local));
+				connected++; /* sending starts once all are connected (below) */
+				continue;
+			}
+			if (re & POLLOUT) {
+				const double tt = send_start ? (t - send_start) / 1000.0 : 0;
+				unsigned long long allowed = rate ? (unsigned long long)(tt * (double)rate) + chunk : ~0ull;
+				if (bytes && allowed > bytes)
+					allowed = bytes;
+				size_t len = chunk;
+				if (allowed <= k->sent)
+					len = 0;
+				else if (allowed - k->sent < len)
+					len = (size_t)(allowed - k->sent);
+				for (size_t j = 0; j < len; j++)
+					wbuf[j] = pattern(c, k->sent + j);
+				ssize_t w = len ? write(k->fd, wbuf, len) : 0;
+				if (w > 0) {
+					if (k->sent == k->verified)
+						k->last_progress_ms = t; /* idle -> outstanding: the clock starts now */
+					k->sent += (unsigned long long)w;
+				} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+					snprintf(k->err, sizeof(k->err), "write: %s", strerror(errno));
+					k->resets++;
+					k->failed = k->done = 1;
+					close(k->fd);
+					continue;
+				}
+			}
+			if (re & (POLLIN | POLLERR | POLLHUP)) {
+				ssize_t r = read(k->fd, rbuf, 65536);
+				if (r > 0) {
+					for (ssize_t j = 0; j < r; j++)
+						if (rbuf[j] != pattern(c, k->verified + (unsigned long long)j)) {
+							snprintf(k->err, sizeof(k->err), "mismatch at byte %llu",
+								 k->verified + (unsigned long long)j);
+							k->mismatches++;
+							k->failed = k->done = 1;
+							break;
+						}
+					if (k->failed) {
+						close(k->fd);
+						continue;
+					}
+					if ((unsigned long long)r > k->sent - k->verified) {
+						snprintf(k->err, sizeof(k->err), "echo longer than sent");
+						k->mismatches++;
+						k->failed = k->done = 1;
+						close(k->fd);
+						continue;
+					}
+					k->verified += (unsigned long long)r;
+					k->last_progress_ms = t;
+					k->stalled_now = 0;
+				} else if (r == 0) {
+					if (!k->wr_shut || k->verified != k->sent) {
+						snprintf(k->err, sizeof(k->err), "early EOF from the server");
+						k->failed = 1;
+					}
+					k->done = 1;
+					close(k->fd);
+					continue;
+				} else if (errno != EAGAIN && errno != EINTR) {
+					snprintf(k->err, sizeof(k->err), "read: %s", strerror(errno));
+					k->resets++;
+					k->failed = k->done = 1;
+					close(k->fd);
+					continue;
+				}
+			}
+		check_stall:
+			if (k->sent > k->verified || !k->connected || k->wr_shut) {
+				if (t - k->last_progress_ms > stall_ms && !k->stalled_now) {
+					k->stalls++;
+					k->stalled_now = 1;
+					fprintf(stderr, "%s: conn %u (%s) stalled: no progress for %.1fs (sent %llu verified %llu)\n",
+						label, c, k->local, (t - k->last_progress_ms) / 1000.0, k->sent,
+						k->verified);
+				}
+				/* give up on a connection stuck for 4 stall periods */
+				if (t - k->last_progress_ms > 4 * stall_ms) {
+					snprintf(k->err, sizeof(k->err), "stuck");
+					k->failed = k->done = 1;
+					close(k->fd);
+				}
+			}
+		}
+		const long long t2 = pc_now_ms();
+		if (!send_start && (connected == conns || t2 - start > 10000)) {
+			send_start = t2;
+			fprintf(stderr, "%s: %u/%u connected to %s:%u, streaming\n", label, connected, conns, ip, port);
+		}
+		if (send_start) {
+			const int time_up = (t2 - send_start) / 1000.0 >= duration;
+			for (unsigned c = 0; c < conns; c++) {
+				struct cli_conn *k = &cs[c];
+				if (k->done || k->wr_shut || !k->connected)
+					continue;
+				if (time_up || (bytes && k->sent >= bytes)) {
+					shutdown(k->fd, SHUT_WR);
+					k->wr_shut = 1;
+					k->last_progress_ms = t2;
+				}
+			}
+		}
+		if (t2 - last_report >= 1000) {
+			unsigned long long s = 0, v = 0;
+			unsigned open = 0, failed = 0;
+			for (unsigned c = 0; c < conns; c++) {
+				s += cs[c].sent, v += cs[c].verified;
+				open += !cs[c].done;
+				failed += cs[c].failed;
+			}
+			fprintf(stderr, "%s: t=%.0fs open=%u failed=%u sent=%llu verified=%llu\n", label,
+				(t2 - start) / 1000.0, open, failed, s, v);
+			last_report = t2;
+		}
+	}
+	unsigned ok = 0, resets = 0, stalls = 0, mism = 0, shorts = 0;
+	unsigned long long s = 0, v = 0;
+	for (unsigned c = 0; c < conns; c++) {
+		struct cli_conn *k = &cs[c];
+		const int is_short = k->verified != k->sent || k->sent == 0;
+		printf("conn %u local=%s sent=%llu verified=%llu resets=%u stalls=%u mismatches=%u%s%s\n", c,
+		       k->local[0] ? k->local : "-", k->sent, k->verified, k->resets, k->stalls, k->mismatches,
+		       k->err[0] ? " error=" : "", k->err);
+		s += k->sent, v += k->verified;
+		resets += k->resets, stalls += k->stalls, mism += k->mismatches, shorts += is_short;
+		ok += !k->failed && !k->resets && !k->stalls && !k->mismatches && !is_short;
+	}
+	printf("total: label=%s conns=%u ok=%u sent=%llu verified=%llu resets=%u stalls=%u mismatches=%u short=%u\n",
+	       label, conns, ok, s, v, resets, stalls, mism, shorts);
+	return ok == conns ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		usage();
+	if (!strcmp(argv[1], "server"))
+		return server(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "client"))
+		return client(argc - 2, argv + 2);
+	usage();
+	return 2;
+}
