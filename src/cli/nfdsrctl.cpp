@@ -1,5 +1,8 @@
 // nfdsrctl: validate, plan, apply, show and flush the nfdsr configuration.
 // Exit codes: 0 ok, 1 error, 2 usage.
+#include "cli/check.hpp"
+#include "cli/dispatch_override.hpp"
+#include "cli/observe.hpp"
 #include "cli/ops.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
@@ -27,18 +30,38 @@ Commands:
   plan FILE [--node NAME]            print what this node would install
   apply FILE [--node NAME] [--no-module]
                                      install the config on this node: module
-                                     bindings, then table ip nfdsr (atomic)
+                                     bindings, then table ip nfdsr (atomic);
+                                     clears a `dispatch set` override
+  dispatch set opt|ipip [--config FILE] [--node NAME] [--no-module]
+                                     switch this node's dispatch now (new
+                                     connections; established ones keep
+                                     working) and keep it across nfdsrd
+                                     reloads until `dispatch clear`
+  dispatch clear|show [--config FILE] [--node NAME] [--no-module]
   show [FILE] [--node NAME] [-v] [-o json]
                                      installed ruleset and module state; with
                                      FILE also the plan for this node
   flush [--no-module]                remove table ip nfdsr and module state
+  status [--config FILE] [--node NAME] [--no-module] [-o json]
+                                     roles, dispatch, module state, per
+                                     service/backend counters, flow table
+  check [--config FILE] [--node NAME] [--no-module]
+                                     host settings this node's roles need
+                                     (module, ip_forward, redirects, tunl0,
+                                     rp_filter, ARP for VIPs on lo, MTU);
+                                     exit 1 listing each problem and its fix
+  trace CLIENT_IP:PORT ADDRESS:PORT [tcp|udp] [--config FILE] [--node NAME]
+        [-o json]                    which backend that flow gets on this node
+                                     and why (the Maglev bucket nftables
+                                     computes for it)
 
 Options:
+  --config FILE  status/trace/check/dispatch: cluster config (default /etc/nfdsr/nfdsr.yaml)
   --node NAME    this node's name in the config (default: the node whose
                  address is configured on a local interface)
   --no-module    do not talk to nfdsr.ko
   -v, --verbose  show: print the whole nftables table, not a summary
-  -o json        show: machine-readable (module counters, flow count, table)
+  -o json        show/status/trace: machine-readable output
   -h, --help     show this help
 
 Exit status: 0 ok, 1 error, 2 usage error.
@@ -52,6 +75,7 @@ struct Args {
     std::string command;
     std::vector<std::string> positional;
     std::string node;
+    std::string config = "/etc/nfdsr/nfdsr.yaml";
     bool no_module = false;
     bool verbose = false;
     bool json = false;
@@ -68,6 +92,12 @@ Args parse_args(int argc, char** argv)
             a.node = argv[i];
         } else if (arg.rfind("--node=", 0) == 0) {
             a.node = arg.substr(7);
+        } else if (arg == "--config") {
+            if (++i >= argc)
+                throw UsageError("--config needs a FILE");
+            a.config = argv[i];
+        } else if (arg.rfind("--config=", 0) == 0) {
+            a.config = arg.substr(9);
         } else if (arg == "--no-module") {
             a.no_module = true;
         } else if (arg == "-v" || arg == "--verbose") {
@@ -114,8 +144,11 @@ int cmd_plan(const Args& a)
 int cmd_apply(const Args& a)
 {
     expect_positional(a, 1, 1);
-    auto p = ops::load_plan(a.positional[0], a.node);
+    // An explicit apply installs the file as it is, without a live
+    // `dispatch set` override, and ends that override once it is in place.
+    auto p = ops::load(a.positional[0], a.node, {}, false).plan;
     ops::install(p, !a.no_module);
+    ops::clear_dispatch_override();
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()
               << " entry services, " << p.bindings.size() << " bindings\n";
     return exit_ok;
@@ -164,17 +197,14 @@ void print_table_summary(const std::string& table)
               << chains << " chains, " << sets << " sets, " << maps << " maps\n";
 }
 
-std::string json_escape(std::string_view in)
+using ops::json_escape;
+
+std::string one_line(std::string text)
 {
-    std::string out;
-    for (char c : in) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20)
-            continue;
-        out += c;
-    }
-    return out;
+    for (char& c : text)
+        if (c == '\n')
+            c = ' ';
+    return text;
 }
 
 // The same facts as the text output, for scripts and tests.
@@ -231,11 +261,106 @@ int cmd_show(const Args& a)
     return rc;
 }
 
+// dispatch set MODE | clear | show: the live switch (cli/dispatch_override.hpp).
+int cmd_dispatch(const Args& a)
+{
+    if (a.positional.empty())
+        throw UsageError("dispatch: expected set opt|ipip, clear or show");
+    const std::string& verb = a.positional[0];
+    const auto previous = ops::read_dispatch_override();
+    if (verb == "show") {
+        expect_positional(a, 1, 1);
+        auto loaded = ops::load(a.config, a.node);
+        std::cout << "dispatch " << plan::to_string(loaded.config.dispatch)
+                  << (previous ? " (live override " + ops::dispatch_override_path() + ")" : " (from " + a.config + ")")
+                  << "\n";
+        return exit_ok;
+    }
+    if (verb == "set") {
+        expect_positional(a, 2, 2);
+        const std::string& mode = a.positional[1];
+        if (mode != "opt" && mode != "ipip")
+            throw UsageError("dispatch set: expected opt or ipip, got '" + mode + "'");
+        ops::write_dispatch_override(mode == "ipip" ? plan::Dispatch::ipip : plan::Dispatch::opt);
+    } else if (verb == "clear") {
+        expect_positional(a, 1, 1);
+        ops::clear_dispatch_override();
+    } else {
+        throw UsageError("dispatch: unknown action '" + verb + "' (set, clear, show)");
+    }
+    try {
+        auto p = ops::load_plan(a.config, a.node);
+        ops::install(p, !a.no_module);
+        std::cout << "node " << p.node << ": dispatch " << (verb == "set" ? a.positional[1] : "from " + a.config)
+                  << " applied\n";
+    } catch (...) {
+        // Leave the override as it was: nothing changed in the data path.
+        if (previous)
+            ops::write_dispatch_override(*previous);
+        else
+            ops::clear_dispatch_override();
+        throw;
+    }
+    return exit_ok;
+}
+
 int cmd_flush(const Args& a)
 {
     expect_positional(a, 0, 0);
     ops::remove(!a.no_module);
     std::cout << "flushed table ip " << nft::kTable << (a.no_module ? "" : " and nfdsr.ko state") << "\n";
+    return exit_ok;
+}
+
+// Status: the plan from the config (if it loads), nftables counters, module.
+int cmd_status(const Args& a)
+{
+    expect_positional(a, 0, 0);
+    std::optional<plan::NodePlan> p;
+    std::string plan_error;
+    try {
+        p = ops::load_plan(a.config, a.node);
+    } catch (const std::exception& e) {
+        plan_error = one_line(e.what());
+    }
+    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module);
+    if (!plan_error.empty())
+        snap.config_error = plan_error + (snap.config_error.empty() ? "" : "; " + snap.config_error);
+    std::cout << (a.json ? ops::render_status_json(snap) : ops::render_status_text(snap));
+    return plan_error.empty() ? exit_ok : exit_error;
+}
+
+int cmd_trace(const Args& a)
+{
+    if (a.positional.size() < 2 || a.positional.size() > 3)
+        throw UsageError("trace: expected CLIENT_IP:PORT ADDRESS:PORT [tcp|udp]");
+    ops::TraceQuery q;
+    try {
+        ops::parse_endpoint(a.positional[0], q.client, q.client_port);
+        ops::parse_endpoint(a.positional[1], q.vip, q.vport);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("trace: ") + e.what());
+    }
+    if (a.positional.size() == 3) {
+        if (a.positional[2] == "udp")
+            q.proto = plan::Protocol::udp;
+        else if (a.positional[2] != "tcp")
+            throw UsageError("trace: protocol must be tcp or udp, not '" + a.positional[2] + "'");
+    }
+    const auto p = ops::load_plan(a.config, a.node);
+    std::cout << ops::render_trace(p, q, ops::trace(p, q), a.json);
+    return exit_ok;
+}
+
+int cmd_check(const Args& a)
+{
+    expect_positional(a, 0, 0);
+    const auto loaded = ops::load(a.config, a.node);
+    const auto items = ops::check_host(loaded, !a.no_module);
+    std::cout << ops::render_check(loaded.plan.node, items);
+    for (const auto& i : items)
+        if (!i.ok)
+            return exit_error;
     return exit_ok;
 }
 
@@ -251,6 +376,14 @@ int run(const Args& a)
         return cmd_show(a);
     if (a.command == "flush")
         return cmd_flush(a);
+    if (a.command == "dispatch")
+        return cmd_dispatch(a);
+    if (a.command == "status")
+        return cmd_status(a);
+    if (a.command == "trace")
+        return cmd_trace(a);
+    if (a.command == "check")
+        return cmd_check(a);
     throw UsageError(a.command.empty() ? "missing COMMAND" : "unknown command '" + a.command + "'");
 }
 

@@ -1,5 +1,7 @@
 #include "cli/ops.hpp"
 
+#include "cli/dispatch_override.hpp"
+
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "kmod_client/client.hpp"
@@ -12,9 +14,18 @@ namespace nfdsr::ops {
 
 plan::NodePlan load_plan(const std::string& config_path, const std::string& node)
 {
-    const config::Config cfg = config::parse_file(config_path);
-    const std::string name = plan::resolve_node(cfg, node);
-    return plan::derive(cfg, name);
+    return load(config_path, node).plan;
+}
+
+Loaded load(const std::string& config_path, const std::string& node, const plan::DownSet& down,
+            bool live_override)
+{
+    Loaded l{config::parse_file(config_path), {}};
+    if (live_override)
+        apply_dispatch_override(l.config);  // a live `nfdsrctl dispatch set` survives reloads
+    const std::string name = plan::resolve_node(l.config, node);
+    l.plan = plan::derive(l.config, name, down);
+    return l;
 }
 
 void install(const plan::NodePlan& plan, bool module)

@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "kmod_client/types.hpp"
+#include "plan/derive.hpp"
 #include "plan/node_plan.hpp"
 
 #include <optional>
@@ -21,6 +22,16 @@ struct Target {
 
 // Parse + validate the file, resolve the node, derive its plan.
 plan::NodePlan load_plan(const std::string& config_path, const std::string& node);
+
+// The same, keeping the parsed config (for settings outside the plan).
+struct Loaded {
+    config::Config config;
+    plan::NodePlan plan;
+};
+// `down`: backends health checks found down (nfdsrd), see plan::derive.
+// `live_override`: honour `nfdsrctl dispatch set` (cli/dispatch_override.hpp).
+Loaded load(const std::string& config_path, const std::string& node, const plan::DownSet& down = {},
+            bool live_override = true);
 
 // Push the plan: module parameters and bindings first (so the backend side
 // accepts options before entry rules can send them), then the nftables

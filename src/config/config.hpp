@@ -59,6 +59,19 @@ struct Backend {
     FieldMarks marks;
 };
 
+// Active health check of a service's backends (docs/config.md, "health_check").
+enum class HealthCheckType : std::uint8_t { tcp, http };
+struct HealthCheck {
+    HealthCheckType type = HealthCheckType::tcp;
+    std::string path = "/healthz";       // http: request path
+    std::uint32_t expect_status = 200;   // http: expected status code
+    std::uint32_t interval_ms = 2000;    // between the starts of two probes
+    std::uint32_t timeout_ms = 1000;     // connect (+ request/response) deadline
+    std::uint32_t rise = 2;              // consecutive successes: down -> up
+    std::uint32_t fall = 2;              // consecutive failures: up -> down
+    FieldMarks marks;
+};
+
 struct Service {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -75,6 +88,12 @@ struct Service {
     // Per-service override of Config::dispatch; and the ipip inner flavour.
     std::optional<Dispatch> dispatch;
     IpipMode ipip_mode = IpipMode::xlate;
+    std::optional<HealthCheck> health_check;
+    // Per-node health endpoint (Kubernetes healthCheckNodePort): HTTP on
+    // every entry node's own address at this port.
+    std::optional<std::uint16_t> health_check_node_port;
+    // externalTrafficPolicy=Local: entry nodes use only their own backends.
+    bool local_only = false;
     FieldMarks marks;
 
     bool is_node_port() const { return node_port.has_value(); }
@@ -101,6 +120,9 @@ struct Config {
     // MSS cap of SYN-ACKs sent as a service address on backend nodes, so
     // client segments fit IPIP (link MTU 1500 - 20 outer - 20 IP - 20 TCP).
     std::uint32_t ipip_mss = 1440;
+    // nfdsrd's Prometheus endpoint (metrics.listen): "ADDRESS:PORT" or
+    // "[IPv6]:PORT"; "" disables it. Default: loopback only.
+    std::string metrics_listen = "127.0.0.1:9798";
     FieldMarks marks;  // top-level fields
     Flows flows;
     std::vector<Node> nodes;

@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -244,6 +246,43 @@ void read_flows(Reader& r, const YAML::Node& node, Flows& flows)
     });
 }
 
+// metrics: {listen: "127.0.0.1:9798"}  ("" disables the endpoint)
+void read_metrics(Reader& r, const YAML::Node& node, Config& config)
+{
+    const std::string path = "metrics";
+    if (!r.check_map(node, path, {"listen"}, {}))
+        return;
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        if (key != "listen")
+            return;
+        const char* expected = "ADDRESS:PORT (e.g. 127.0.0.1:9798, [::1]:9798) or \"\" to disable";
+        auto x = r.scalar(v, field(path, key), expected);
+        if (!x)
+            return;
+        if (x->empty()) {
+            config.metrics_listen.clear();
+            return;
+        }
+        std::string host, port;
+        const auto close = x->find("]:");
+        if ((*x)[0] == '[' && close != std::string::npos) {
+            host = x->substr(1, close - 1);
+            port = x->substr(close + 2);
+        } else if (auto colon = x->rfind(':'); colon != std::string::npos && (*x)[0] != '[') {
+            host = x->substr(0, colon);
+            port = x->substr(colon + 1);
+        }
+        in6_addr a6{};
+        char* end = nullptr;
+        const unsigned long p = port.empty() ? 0 : std::strtoul(port.c_str(), &end, 10);
+        const bool host_ok = parse_ipv4(host).has_value() || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+        if (!host_ok || p == 0 || p > 65535 || (end && *end))
+            r.error(v, field(path, key), "found '" + *x + "', expected " + expected);
+        else
+            config.metrics_listen = *x;
+    });
+}
+
 Node read_node(Reader& r, const YAML::Node& node, const std::string& path)
 {
     Node out;
@@ -295,13 +334,77 @@ Backend read_backend(Reader& r, const YAML::Node& node, const std::string& path)
     return out;
 }
 
+std::optional<HealthCheck> read_health_check(Reader& r, const YAML::Node& node, const std::string& path)
+{
+    HealthCheck out;
+    out.marks.entity = mark_of(node);
+    if (!r.check_map(node, path, {"type", "path", "expect_status", "interval", "timeout", "rise", "fall"}, {"type"}))
+        return std::nullopt;
+    bool ok = true;
+    for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
+        note(out.marks, key, v);
+        const std::string p = field(path, key);
+        std::optional<std::uint32_t> x;
+        if (key == "type") {
+            auto t = r.choice<HealthCheckType>(v, p, {{"tcp", HealthCheckType::tcp}, {"http", HealthCheckType::http}});
+            ok = ok && t.has_value();
+            if (t)
+                out.type = *t;
+        } else if (key == "path") {
+            auto t = r.scalar(v, p, "an HTTP path starting with /");
+            if (t && (t->empty() || (*t)[0] != '/' || t->find_first_of(" \t\r\n") != std::string::npos)) {
+                r.error(v, p, "found '" + *t + "', expected an HTTP path starting with / and without spaces");
+                t.reset();
+            }
+            ok = ok && t.has_value();
+            if (t)
+                out.path = *t;
+        } else if (key == "expect_status") {
+            ok = ok && (x = r.u32(v, p, 100, 599, "an HTTP status"));
+            if (x)
+                out.expect_status = *x;
+        } else if (key == "interval") {
+            ok = ok && (x = r.u32(v, p, 1, 3600, "seconds"));
+            if (x)
+                out.interval_ms = *x * 1000;
+        } else if (key == "timeout") {
+            ok = ok && (x = r.u32(v, p, 1, 3600, "seconds"));
+            if (x)
+                out.timeout_ms = *x * 1000;
+        } else if (key == "rise") {
+            ok = ok && (x = r.u32(v, p, 1, 100, "a count"));
+            if (x)
+                out.rise = *x;
+        } else if (key == "fall") {
+            ok = ok && (x = r.u32(v, p, 1, 100, "a count"));
+            if (x)
+                out.fall = *x;
+        }
+    });
+    if (out.type == HealthCheckType::tcp)
+        for (const char* http_only : {"path", "expect_status"})
+            for (const auto& [name, mark] : out.marks.fields)
+                if (name == http_only) {
+                    r.error(mark, field(path, name), std::string("found ") + http_only +
+                                                         " with type tcp, expected type http (or no " + http_only + ")");
+                    ok = false;
+                }
+    if (out.timeout_ms > out.interval_ms) {
+        r.error(out.marks.of("timeout"), field(path, "timeout"),
+                "found " + std::to_string(out.timeout_ms / 1000) + ", expected a timeout <= interval (" +
+                    std::to_string(out.interval_ms / 1000) + ")");
+        ok = false;
+    }
+    return ok ? std::optional<HealthCheck>(std::move(out)) : std::nullopt;
+}
+
 Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
 {
     Service out;
     out.marks.entity = mark_of(node);
     if (!r.check_map(node, path,
                      {"name", "protocol", "node_port", "vip", "port", "entry_nodes", "maglev_table_size", "backends",
-                      "dispatch", "ipip_mode"},
+                      "dispatch", "ipip_mode", "health_check", "health_check_node_port", "local_only"},
                      {"name", "protocol", "backends"}))
         return out;
     for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
@@ -334,6 +437,13 @@ Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
         } else if (key == "ipip_mode") {
             if (auto x = r.choice<IpipMode>(v, p, {{"xlate", IpipMode::xlate}, {"classic", IpipMode::classic}}))
                 out.ipip_mode = *x;
+        } else if (key == "health_check") {
+            out.health_check = read_health_check(r, v, p);
+        } else if (key == "health_check_node_port") {
+            out.health_check_node_port = r.port(v, p);
+        } else if (key == "local_only") {
+            if (auto x = r.choice<bool>(v, p, {{"true", true}, {"false", false}}))
+                out.local_only = *x;
         } else if (key == "maglev_table_size") {
             auto x = r.u32(v, p, 2, max_table_size, "a prime table size");
             if (x && !maglev::is_prime(*x))
@@ -369,7 +479,7 @@ void read_root(Reader& r, const YAML::Node& root, Config& config)
 {
     if (!r.check_map(root, "",
                      {"dispatch", "entry_mark", "hash_seed", "route_mark_mask", "route_table_base",
-                      "route_rule_priority", "ipip_mss", "flows", "nodes", "services"},
+                      "route_rule_priority", "ipip_mss", "flows", "metrics", "nodes", "services"},
                      {"nodes", "services"}))
         return;
     for_each_field(root, [&](const std::string& key, const YAML::Node& v) {
@@ -398,6 +508,8 @@ void read_root(Reader& r, const YAML::Node& root, Config& config)
                 config.hash_seed = *x;
         } else if (key == "flows") {
             read_flows(r, v, config.flows);
+        } else if (key == "metrics") {
+            read_metrics(r, v, config);
         } else if (key == "nodes") {
             if (!v.IsSequence()) {
                 r.error(v, key, "found " + describe(v) + ", expected a list of nodes");

@@ -186,6 +186,37 @@ private:
                               c_.services[it->second].name + "'), expected a unique service address");
             }
         }
+        // health_check_node_port: TCP on each entry node's own address; it
+        // must not be a service address nor another service's health port.
+        std::map<std::pair<std::uint32_t, std::uint16_t>, std::size_t> health;
+        for (std::size_t i = 0; i < c_.services.size(); ++i) {
+            const Service& s = c_.services[i];
+            if (!s.health_check_node_port)
+                continue;
+            const std::uint16_t port = *s.health_check_node_port;
+            const std::string path = index("services", i) + ".health_check_node_port";
+            for (const auto& name : s.entry_nodes) {
+                const Node* n = c_.find_node(name);
+                if (!n)
+                    continue;
+                auto svc = claimed.find(std::make_tuple(n->address.be, Protocol::tcp, port));
+                if (svc != claimed.end()) {
+                    error(s.marks.of("health_check_node_port"), path,
+                          "found " + std::to_string(port) + ", which " + index("services", svc->second) + " ('" +
+                              c_.services[svc->second].name + "') uses on " + format_ipv4(n->address) +
+                              ", expected a port no service uses");
+                    break;
+                }
+                auto [it, fresh] = health.emplace(std::make_pair(n->address.be, port), i);
+                if (!fresh && it->second != i) {
+                    error(s.marks.of("health_check_node_port"), path,
+                          "found " + std::to_string(port) + ", already the health_check_node_port of " +
+                              index("services", it->second) + " ('" + c_.services[it->second].name + "') on " +
+                              format_ipv4(n->address) + ", expected a unique port");
+                    break;
+                }
+            }
+        }
     }
 
     // A backend whose address is another node's own address, or lies in

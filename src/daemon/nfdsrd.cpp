@@ -2,23 +2,35 @@
 // SIGTERM/SIGINT leaving the data path installed (nftables table and module
 // state live in the kernel; a restart or crash of the daemon does not
 // interrupt traffic).
+#include "cli/observe.hpp"
 #include "cli/ops.hpp"
 #include "common/log.hpp"
 #include "config/diagnostics.hpp"
+#include "health/endpoint.hpp"
+#include "health/prober.hpp"
+#include "metrics/server.hpp"
 #include "plan/describe.hpp"
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <memory>
+#include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -35,6 +47,12 @@ const char* const usage_text = R"(usage: nfdsrd [--config FILE] [--node NAME] [-
                      i.e. it matches $JOURNAL_STREAM)
   -h, --help         show this help
 
+Prometheus metrics: http://<metrics.listen>/metrics (config key; default
+127.0.0.1:9798, "" disables).
+Health checks (services[].health_check): probed from this node; a backend
+that fails `fall` checks leaves its services' Maglev tables, and returns
+after `rise` good ones (each change re-applies the running config).
+health_check_node_port: HTTP 200/503 per service on this node's address.
 Signals: SIGHUP re-reads and applies the config (a bad config is logged and
 the running state kept); SIGTERM/SIGINT exit, leaving the data path installed.
 Under systemd (Type=notify) it reports READY=1 after the first apply,
@@ -125,6 +143,112 @@ std::uint64_t monotonic_usec()
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
 }
 
+// What /metrics reports: updated by the main loop after each apply, read by
+// the metrics server thread.
+struct Observed {
+    std::mutex mu;
+    metrics::ApplySample apply;
+    std::shared_ptr<const plan::NodePlan> plan;  // last applied
+    std::string metrics_listen;                  // from the last applied config
+    bool module = true;
+
+    void record(bool ok, double seconds, std::shared_ptr<const plan::NodePlan> p, std::string listen)
+    {
+        std::lock_guard lock(mu);
+        ++apply.total;
+        apply.last_duration_seconds = seconds;
+        if (!ok) {
+            ++apply.errors;
+            return;
+        }
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        apply.last_success_unixtime = static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+        plan = std::move(p);
+        metrics_listen = std::move(listen);
+    }
+
+    std::string render()
+    {
+        std::shared_ptr<const plan::NodePlan> p;
+        metrics::ApplySample a;
+        {
+            std::lock_guard lock(mu);
+            p = plan;
+            a = apply;
+        }
+        auto snap = ops::collect(p.get(), module);
+        snap.apply = a;
+        return metrics::render_prometheus(snap);
+    }
+};
+
+Observed observed;
+
+// (Re)start the metrics endpoint when its address changed; a bind failure
+// is logged and leaves the data path alone.
+void update_metrics_server(std::unique_ptr<metrics::Server>& server)
+{
+    std::string listen;
+    {
+        std::lock_guard lock(observed.mu);
+        listen = observed.metrics_listen;
+    }
+    if (server && server->address() == listen)
+        return;
+    server.reset();
+    if (listen.empty()) {
+        NFDSR_LOG(info) << "metrics: disabled (metrics.listen is empty)";
+        return;
+    }
+    try {
+        server = std::make_unique<metrics::Server>(listen, [] { return observed.render(); });
+        NFDSR_LOG(info) << "metrics: serving http://" << listen << "/metrics";
+    } catch (const std::exception& e) {
+        NFDSR_LOG(error) << "metrics: " << e.what() << " (endpoint disabled)";
+    }
+}
+
+// Health checks of the running config: the prober's results decide which
+// backends get Maglev buckets; a flip re-derives the plan from the running
+// config (no file read) and installs it like a reload.
+struct Health {
+    health::Prober prober;
+    health::EndpointServer endpoints{[this](const std::string& s) { return local_endpoints(s); }};
+    std::shared_ptr<const config::Config> config;  // last applied
+    std::string node;
+    plan::DownSet applied_down;  // the down set of the installed plan
+    bool dirty = false;          // prober state differs from the installed plan
+    health::Clock::time_point retry_at{};
+
+    // Healthy backends of `service` on this node (health_check_node_port).
+    unsigned local_endpoints(const std::string& service) const
+    {
+        unsigned n = 0;
+        if (!config)
+            return 0;
+        for (const auto& s : config->services)
+            if (s.name == service)
+                for (const auto& b : s.backends)
+                    n += b.node == node && b.weight > 0 && prober.is_up(s.name, b.name) ? 1 : 0;
+        return n;
+    }
+
+    // After a successful apply of `c`: check what it asks for.
+    void adopt(const config::Config& c, const std::string& node_name, plan::DownSet down)
+    {
+        config = std::make_shared<const config::Config>(c);
+        node = node_name;
+        applied_down = std::move(down);
+        prober.set_targets(health::targets_for(c, node), health::Clock::now());
+        endpoints.set(health::listeners_for(c, node));
+        // targets that are no longer checked count as up again
+        dirty = prober.down() != applied_down;
+    }
+};
+
+Health checks;
+
 struct Applied {
     std::string summary;  // what is running, for STATUS=
     unsigned reloads = 0;
@@ -135,24 +259,59 @@ struct Applied {
 // receives a one-line summary (what was applied, or why it failed).
 bool apply(const Options& o, const char* why, std::string& status)
 {
+    const std::uint64_t start = monotonic_usec();
+    auto seconds = [&] { return static_cast<double>(monotonic_usec() - start) / 1e6; };
     try {
-        auto p = ops::load_plan(o.config, o.node);
+        const plan::DownSet down = checks.prober.down();
+        auto loaded = ops::load(o.config, o.node, down);
+        const auto& p = loaded.plan;
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
         ops::install(p, o.module);
+        checks.adopt(loaded.config, p.node, down);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
                  " entry services, " + std::to_string(p.bindings.size()) + " bindings" +
                  (o.module ? "" : " (nftables only)");
         NFDSR_LOG(info) << why << ": " << status;
+        observed.record(true, seconds(), std::make_shared<const plan::NodePlan>(std::move(loaded.plan)),
+                        loaded.config.metrics_listen);
         return true;
     } catch (const config::ConfigError& e) {
+        observed.record(false, seconds(), nullptr, {});
         NFDSR_LOG(error) << why << ": invalid config:\n" << e.what();
         const auto& d = e.diagnostics();
         status = "invalid config: " + (d.empty() ? one_line(e.what()) : d.front().to_string()) +
                  (d.size() > 1 ? " (+" + std::to_string(d.size() - 1) + " more)" : "");
         return false;
     } catch (const std::exception& e) {
+        observed.record(false, seconds(), nullptr, {});
         NFDSR_LOG(error) << why << ": " << o.config << ": " << e.what();
         status = one_line(e.what());
+        return false;
+    }
+}
+
+// A backend went down or came back: install the running config's plan with
+// the prober's down set (one nftables transaction, as a reload).
+bool apply_health(const Options& o)
+{
+    if (!checks.config)
+        return true;
+    const std::uint64_t start = monotonic_usec();
+    const plan::DownSet down = checks.prober.down();
+    try {
+        auto p = plan::derive(*checks.config, checks.node, down);
+        ops::install(p, o.module);
+        std::string names;
+        for (const auto& [svc, be] : down)
+            names += (names.empty() ? "" : ", ") + svc + "/" + be;
+        NFDSR_LOG(info) << "health: applied; backends down: " << (names.empty() ? "none" : names);
+        observed.record(true, static_cast<double>(monotonic_usec() - start) / 1e6,
+                        std::make_shared<const plan::NodePlan>(std::move(p)), checks.config->metrics_listen);
+        checks.applied_down = down;
+        return true;
+    } catch (const std::exception& e) {
+        observed.record(false, static_cast<double>(monotonic_usec() - start) / 1e6, nullptr, {});
+        NFDSR_LOG(error) << "health: apply failed (retrying): " << e.what();
         return false;
     }
 }
@@ -171,7 +330,8 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    // Signals are taken synchronously with sigwait: no async-signal-safety
+    // Signals are taken synchronously through a signalfd in the poll loop
+    // (with the health probes and endpoints): no async-signal-safety
     // concerns, and a SIGHUP during an apply is handled after it.
     sigset_t signals;
     sigemptyset(&signals);
@@ -179,20 +339,62 @@ int main(int argc, char** argv)
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        NFDSR_LOG(fatal) << "signalfd: " << std::strerror(errno);
+        return 1;
+    }
 
     Applied state;
     std::string status;
+    observed.module = o.module;
+    std::unique_ptr<metrics::Server> metrics_server;
     if (!apply(o, "start", status)) {
         NFDSR_LOG(fatal) << "initial apply failed; exiting (the previously installed state, if any, is unchanged)";
         notify("STATUS=start failed: " + status);
         return 1;
     }
     state.summary = status;
+    update_metrics_server(metrics_server);
     notify("READY=1\nSTATUS=" + state.summary);
+    std::vector<pollfd> fds;
     for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0)
+        fds.assign(1, pollfd{sigfd, POLLIN, 0});
+        checks.prober.pollfds(fds);
+        const std::size_t endpoints_at = fds.size();
+        checks.endpoints.pollfds(fds);
+        auto now = health::Clock::now();
+        int timeout = checks.prober.timeout_ms(now);
+        const int et = checks.endpoints.timeout_ms(now);
+        if (et >= 0 && (timeout < 0 || et < timeout))
+            timeout = et;
+        if (checks.dirty) {
+            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(checks.retry_at - now).count();
+            const int rt = ms > 0 ? static_cast<int>(ms) : 0;
+            if (timeout < 0 || rt < timeout)
+                timeout = rt;
+        }
+        if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+            NFDSR_LOG(fatal) << "poll: " << std::strerror(errno);
+            return 1;
+        }
+        now = health::Clock::now();
+        const std::span<const pollfd> all(fds);
+        if (!checks.prober.run(all.subspan(1, endpoints_at - 1), now).empty())
+            checks.dirty = true;
+        checks.endpoints.run(all.subspan(endpoints_at), now);
+        if (checks.dirty && now >= checks.retry_at) {
+            if (checks.prober.down() == checks.applied_down || apply_health(o))
+                checks.dirty = false;
+            else
+                checks.retry_at = now + std::chrono::seconds(1);
+        }
+        if (!(fds[0].revents & POLLIN))
             continue;
+        signalfd_siginfo si{};
+        if (read(sigfd, &si, sizeof si) != static_cast<ssize_t>(sizeof si))
+            continue;
+        const int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGHUP) {
             // systemd >= 253 wants MONOTONIC_USEC with RELOADING=1 to match
             // the reload to its request; older versions ignore it.
@@ -201,6 +403,7 @@ int main(int argc, char** argv)
             ++state.reloads;
             if (apply(o, "reload", status)) {
                 state.summary = status;
+                update_metrics_server(metrics_server);
             } else {
                 ++state.failed_reloads;
                 NFDSR_LOG(warning) << "reload failed; keeping the running configuration";

@@ -43,22 +43,29 @@ std::uint32_t node_route_mark(const config::Config& config, std::string_view nam
 }
 
 std::vector<BackendPlan> backend_plans(const config::Config& config, const config::Service& s,
-                                       std::string_view self)
+                                       std::string_view self, const DownSet& down)
 {
     std::vector<BackendPlan> out;
     out.reserve(s.backends.size());
-    for (const auto& b : s.backends)
-        out.push_back({b.name, b.node, b.address, b.port, b.weight,
-                       b.node == self ? 0u : node_route_mark(config, b.node)});
+    for (const auto& b : s.backends) {
+        if (s.local_only && b.node != self)
+            continue;
+        BackendPlan p{b.name, b.node, b.address, b.port, b.weight};
+        p.healthy = !down.contains({s.name, b.name});
+        p.route_mark = b.node == self ? 0u : node_route_mark(config, b.node);
+        out.push_back(std::move(p));
+    }
     return out;
 }
 
+// Unhealthy backends take part with weight 0 (no buckets): the table of
+// the rest is what it would be without them.
 std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends, std::uint32_t table_size)
 {
     std::vector<maglev::Backend> ids;
     ids.reserve(backends.size());
     for (const auto& b : backends)
-        ids.push_back({backend_identity(b.addr, b.port), b.weight});
+        ids.push_back({backend_identity(b.addr, b.port), b.healthy ? b.weight : 0u});
     return maglev::build(ids, table_size);
 }
 
@@ -71,7 +78,7 @@ bool is_entry_node(const config::Service& s, std::string_view node)
 }
 
 // Every node is prepared for IPIP whatever the dispatch (see TunnelPlan).
-void derive_tunnel(const config::Config& config, const config::Node& self, NodePlan& plan)
+void derive_tunnel(const config::Config& config, const config::Node& self, NodePlan& plan, const DownSet& down)
 {
     TunnelPlan& t = plan.tunnel;
     t.enabled = true;
@@ -104,11 +111,12 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
     for (const auto& s : config.services) {
         std::vector<BackendPlan> local;
         for (const auto& b : s.backends)
-            if (b.node == self.name)
-                local.push_back({b.name, b.node, b.address, b.port, b.weight, 0});
+            if (b.node == self.name) {
+                local.push_back({b.name, b.node, b.address, b.port, b.weight, !down.contains({s.name, b.name}), 0});
+            }
         bool any_weight = false;
         for (const auto& b : local)
-            any_weight = any_weight || b.weight > 0;
+            any_weight = any_weight || (b.weight > 0 && b.healthy);
         if (local.empty() || !any_weight)
             continue;
         const auto maglev =
@@ -135,7 +143,7 @@ std::string backend_identity(Ipv4 addr, std::uint16_t port)
     return config::format_ipv4(addr) + ":" + std::to_string(port);
 }
 
-NodePlan derive(const config::Config& config, std::string_view node_name)
+NodePlan derive(const config::Config& config, std::string_view node_name, const DownSet& down)
 {
     const config::Node* self = config.find_node(node_name);
     if (!self)
@@ -160,7 +168,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name)
             e.vport = port;
             e.dispatch = config.dispatch_of(s);
             e.ipip_mode = s.ipip_mode;
-            e.backends = backend_plans(config, s, self->name);
+            e.backends = backend_plans(config, s, self->name, down);
             e.maglev = maglev_table(e.backends, s.maglev_table_size);
             e.hash_seed = config.hash_seed;
             plan.entry.push_back(std::move(e));
@@ -172,7 +180,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name)
                 plan.bindings.push_back({s.name, b.name, s.protocol, vip, port, b.address, b.port});
         }
     }
-    derive_tunnel(config, *self, plan);
+    derive_tunnel(config, *self, plan, down);
     return plan;
 }
 

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "plan/node_plan.hpp"
 
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -24,6 +25,13 @@ std::string backend_identity(Ipv4 addr, std::uint16_t port);
 //  - backend: one Binding per (local backend, address the service is
 //    reachable under): NodePort -> every entry node's address, VIP -> the VIP.
 // Backends keep config order; the Maglev table indexes into them.
-NodePlan derive(const config::Config& config, std::string_view node_name);
+//
+// `down`: backends whose health check failed, as (service name, backend
+// name): they stay in `backends` (healthy = false) but get no Maglev
+// buckets. Maglev's minimal disruption keeps the other backends' buckets.
+// local_only services: an entry node lists only its own backends (none:
+// empty table, the service chain drops and counts).
+using DownSet = std::set<std::pair<std::string, std::string>>;
+NodePlan derive(const config::Config& config, std::string_view node_name, const DownSet& down = {});
 
 }  // namespace nfdsr::plan

@@ -51,7 +51,7 @@ std::string describe(const NodePlan& plan)
             char pct[32];
             std::snprintf(pct, sizeof pct, "%.1f%%", share);
             out << "    -> " << b.name << " " << endpoint(b.addr, b.port) << " on " << b.node << ", weight "
-                << b.weight << ", " << buckets[i] << " buckets (" << pct << ")\n";
+                << b.weight << (b.healthy ? "" : " (health check: down)") << ", " << buckets[i] << " buckets (" << pct << ")\n";
         }
     }
     out << "bindings: " << plan.bindings.size() << "\n";

@@ -27,6 +27,9 @@ struct BackendPlan {
     Ipv4 addr;             // backend address (pod or node address)
     std::uint16_t port = 0;  // host byte order
     std::uint32_t weight = 1;
+    // false: its health check failed; it keeps its chain but gets no Maglev
+    // buckets (as if weight 0) until it recovers.
+    bool healthy = true;
     // Routing mark of the backend's node (dispatch ipip: policy routing into
     // tunl0 towards that node); 0 = the backend is on this node (no tunnel).
     std::uint32_t route_mark = 0;
@@ -79,7 +82,7 @@ struct TunnelRoute {
 };
 
 // IPIP via tunl0 (dispatch ipip). Every node is prepared (tunl0 up,
-// rp_filter loose on tunl0, IPIP only from entry nodes) whatever the
+// rp_filter 0 on tunl0, IPIP only from entry nodes) whatever the
 // dispatch, so a switch or a rolling switch works in any order.
 struct TunnelPlan {
     bool enabled = false;                 // false: nothing tunnel-related is installed

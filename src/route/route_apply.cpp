@@ -59,7 +59,7 @@ void apply(const plan::NodePlan& plan)
     }
     // not inside the log statement: Boost.Log evaluates the stream only when
     // the record passes the level filter
-    const std::string rpf = tunnel_rp_filter_loose();
+    const std::string rpf = tunnel_rp_filter_off();
     NFDSR_LOG(info) << "tunl0 up, " << rpf;
     sync_policy_routes(sk.get(), plan.tunnel, plan.node_addr, *tunl0);
 }

@@ -21,7 +21,7 @@ struct RouteError : std::runtime_error {
 // True if some entry service of the plan sends a backend through tunl0.
 bool needs_tunnel(const plan::NodePlan& plan);
 
-// tunl0 up + rp_filter 2 on it, then the fwmark rules and their tables.
+// tunl0 up + rp_filter 0 on it (see tunnel_rp_filter_off), then the fwmark rules and their tables.
 // Without tunl0 (ipip module not loaded): RouteError if needs_tunnel(plan),
 // else a warning and nothing installed.
 void apply(const plan::NodePlan& plan);

@@ -7,10 +7,11 @@
 source "$NFDSR_SRC_DIR/tests/e2e/ipip_common.sh"
 e2e_up
 # strict reverse-path filtering on the backend node, as many distributions set
-# it: the decapsulated SYN (from 192.168.10.200, routed via eth0) arrives on
-# tunl0 and passes only because nfdsrctl set tunl0's rp_filter to 2 (loose;
-# effective = max(all, tunl0))
+# it (all=1), then apply again: tunl0 has no address, so any effective value
+# max(all, tunl0) > 0 drops what it decapsulates; nfdsrctl sets tunl0 to 0 and
+# moves `all` into default and the other interfaces (eth0 keeps its filter)
 lab_exec k8s-w1 sysctl -qw net.ipv4.conf.all.rp_filter=1
+lab_exec k8s-w1 nfdsrctl apply "$E2E_CONFIG" || lab_fail "re-apply on k8s-w1"
 
 ks_pcap=$E2E_OUT/k8s-s.pcap
 w1_pcap=$E2E_OUT/k8s-w1.pcap
@@ -53,14 +54,21 @@ e2e_observe "(4) SYN to k8s-w1: IPIP 192.168.10.10 -> 192.168.10.101, inner 192.
 
 echo "=== first SYN on the k8s-s -> k8s-w1 link (tcpdump -x: outer IPv4 header, then the inner packet)"
 tcpdump -nn -v -x -c 1 -r "$ks_pcap" "ip proto 4 and src host 192.168.10.10" 2>/dev/null
+# the same bytes split: the 20-byte outer header, then the inner packet (as in opt mode)
+words() { sed 's/..../& /g; s/ $//' <<<"$1" | fold -w 40 | sed 's/ $//'; }
+echo "outer IPv4 header (20 bytes, protocol 4, 192.168.10.10 -> 192.168.10.101):"
+words "${hex:0:40}" | sed 's/^/    /'
+echo "inner packet (IHL 7, DSR option 9a08 7f7b 0a0a a8c0, to 172.16.2.214:80):"
+words "$in" | sed 's/^/    /'
 
 echo "=== k8s-s policy routing"
 lab_exec k8s-s ip rule show | grep -F 'proto 245' || lab_fail "no nfdsr ip rule on k8s-s"
 lab_exec k8s-s ip route show table all proto 245 | grep -F 'dev tunl0' || lab_fail "no nfdsr route via tunl0"
-lab_exec k8s-w1 sysctl net.ipv4.conf.tunl0.rp_filter net.ipv4.conf.all.rp_filter
-rpf=$(lab_exec k8s-w1 cat /proc/sys/net/ipv4/conf/tunl0/rp_filter)
-[[ $rpf == 2 ]] || lab_fail "k8s-w1 tunl0 rp_filter is $rpf, expected 2"
-lab_ok "k8s-w1: tunl0 rp_filter 2 (loose), all.rp_filter 1: effective 2"
+lab_exec k8s-w1 sysctl net.ipv4.conf.tunl0.rp_filter net.ipv4.conf.all.rp_filter net.ipv4.conf.eth0.rp_filter \
+  net.ipv4.conf.default.rp_filter
+rpf=$(lab_exec k8s-w1 sh -c 'cd /proc/sys/net/ipv4/conf && echo $(cat tunl0/rp_filter all/rp_filter eth0/rp_filter default/rp_filter)')
+[[ $rpf == "0 0 1 1" ]] || lab_fail "k8s-w1 rp_filter tunl0/all/eth0/default is $rpf, expected 0 0 1 1"
+lab_ok "k8s-w1: tunl0 rp_filter 0; all=1 moved to eth0 and default (their effective value unchanged)"
 
 echo "=== module counters"
 e2e_expect_counter k8s-s opt_added 1

@@ -9,8 +9,8 @@ source "$NFDSR_SRC_DIR/tests/e2e/stream_common.sh"
 stream_up
 
 start_client() { # NAME ENTRY-ADDRESS
-  lab_spawn test-pc "$1" sh -c "exec nfdsr-stream client --label $1 --conns 25 --duration 28 \
-    --rate 8192 --stall 5 $2 $STREAM_PORT >'$E2E_OUT/$1.txt'"
+  lab_spawn test-pc "$1" sh -c "exec nfdsr-stream client --label $1 --conns 25 --duration 600 \
+    --rate 4096 --stall 10 $2 $STREAM_PORT >'$E2E_OUT/$1.txt'"
 }
 start_client via-k8s-s 192.168.10.10
 start_client via-k8s-w2 192.168.10.102
@@ -23,6 +23,7 @@ sleep 2
 for step in "k8s-s ipip" "k8s-w2 ipip" "k8s-s opt" "k8s-w2 opt"; do
   read -r node mode <<<"$step"
   stream_set "$node" "$mode"
+  [[ $(stream_dispatch_of "$node") == "$mode" ]] || lab_fail "$node does not show dispatch $mode"
   echo "  k8s-s: $(stream_dispatch_of k8s-s), k8s-w2: $(stream_dispatch_of k8s-w2)"
   sleep 3
 done
@@ -30,6 +31,8 @@ done
 fail=0
 for c in via-k8s-s via-k8s-w2; do
   pid=$(cat "$LAB_RUN/$c.pid")
+  kill -0 "$pid" 2>/dev/null || { echo "$c ended before the switches were done"; fail=1; }
+  kill -USR1 "$pid" 2>/dev/null || true
   for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   grep -v '^conn .* resets=0 stalls=0 mismatches=0$' "$E2E_OUT/$c.txt" | grep '^conn' || true
   total=$(grep '^total:' "$E2E_OUT/$c.txt") || { echo "$c: no result"; fail=1; continue; }

@@ -28,7 +28,18 @@ stream_set() {
   echo "$(date +%T.%N | cut -c1-12) $1 -> dispatch $2"
 }
 
+# stream_dispatch_set NODE opt|ipip: the live switch, `nfdsrctl dispatch set`
+# (the node's config stays the opt file; the override is what changes)
+stream_dispatch_set() {
+  local out
+  out=$(lab_exec "$1" nfdsrctl dispatch set "$2" --config "$STREAM_CFG_DIR/stream-opt.yaml" 2>&1) ||
+    { echo "$out"; lab_fail "dispatch set $2 on $1"; }
+  echo "$(date +%T.%N | cut -c1-12) $1 -> dispatch $2 (nfdsrctl dispatch set)"
+}
+
 # stream_dispatch_of NODE: opt or ipip, from the installed ruleset
 stream_dispatch_of() {
-  if lab_exec "$1" nft list set ip nfdsr ipip_xlate_services | grep -q "$STREAM_PORT"; then echo ipip; else echo opt; fi
+  local set # (no `| grep -q` under pipefail: nft may die of SIGPIPE)
+  set=$(lab_exec "$1" nft list set ip nfdsr ipip_xlate_services)
+  if [[ $set == *" . $STREAM_PORT"* ]]; then echo ipip; else echo opt; fi
 }

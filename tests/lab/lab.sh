@@ -20,7 +20,10 @@
 # Helpers: lab_exec NS CMD..., lab_capture_start NS IFACE FILTER OUTFILE,
 # lab_capture_stop [OUTFILE], lab_pcap_text FILE, lab_load_module [KVER],
 # lab_unload_module, lab_wait_listen NS PROTO PORT, lab_spawn NS NAME CMD...,
+# lab_add_pod NAME IP NODE (one more pod after lab_up),
 # lab_check_dmesg, lab_ok/lab_fail/lab_expect_contains (test assertions).
+# Optional extra nodes (not part of lab_up): lab_add_lvs_rs (an LVS-TUN real
+# server) and lab_add_ipvs_director (Linux IPVS in tunnel mode).
 
 : "${NFDSR_BUILD_DIR:?NFDSR_BUILD_DIR not set (run under tests/vm/run-vm)}"
 LAB_BIN=${LAB_BIN:-$NFDSR_BUILD_DIR/bin}
@@ -131,6 +134,71 @@ lab_up() {
   for pod in "${LAB_PODS[@]}"; do lab_wait_listen "$pod" tcp 80 || return 1; done
   lab_wait_listen webpod1 udp 5353 || return 1
   lab_log "up: ${LAB_NODES[*]} ${LAB_PODS[*]}"
+}
+
+# _lab_add_node NAME IP: one more namespace on the segment (eth0 IP/24 on br0);
+# lab_down removes it with the others.
+_lab_add_node() {
+  local name=$1 ip=$2
+  ip netns add "$name" || return 1
+  ip link add "p-$name" netns sw type veth peer name eth0 netns "$name" || return 1
+  ip -n sw link set "p-$name" mtu 1500 master br0 up || return 1
+  printf '%s\n' "link set lo up" "link set eth0 mtu 1500 up" "addr add $ip/24 dev eth0" |
+    ip -n "$name" -batch - || return 1
+  LAB_NODE_IP[$name]=$ip
+  LAB_NODES+=("$name")
+}
+
+# lab_add_lvs_rs NAME IP VIP [PORT]: (after lab_up) a classic LVS-TUN real
+# server, no nfdsr: VIP/32 on lo, tunl0 up (needs `modprobe ipip`),
+# arp_ignore=1/arp_announce=2, rp_filter 0 on tunl0 and all, and an HTTP
+# whoami (hostname NAME) listening on VIP:PORT (default 80).
+lab_add_lvs_rs() {
+  local name=$1 ip=$2 vip=$3 port=${4:-80}
+  _lab_add_node "$name" "$ip" || return 1
+  printf '%s\n' "addr add $vip/32 dev lo" "link set tunl0 up" | ip -n "$name" -batch - || return 1
+  _lab_sysctls "$name" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0
+  lab_spawn "$name" "$name-http" unshare --uts sh -c "hostname $name && exec '$LAB_BIN/nfdsr-whoami' --bind $vip --port $port"
+  lab_wait_listen "$name" tcp "$port"
+}
+
+# lab_add_ipvs_director NAME IP VIP PORT REAL_SERVER...: (after lab_up) a
+# Linux IPVS director in tunnel mode, no nfdsr: VIP/32 on lo, the virtual
+# service VIP:PORT (round robin) with each REAL_SERVER (ip:port) as an -i
+# (IPIP) real server. Needs the ip_vs module and ipvsadm.
+lab_add_ipvs_director() {
+  local name=$1 ip=$2 vip=$3 port=$4 rs; shift 4
+  modprobe -a ip_vs ip_vs_rr || return 1
+  _lab_add_node "$name" "$ip" || return 1
+  ip -n "$name" addr add "$vip/32" dev lo || return 1
+  _lab_sysctls "$name" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+  lab_exec "$name" ipvsadm -A -t "$vip:$port" -s rr || return 1
+  for rs in "$@"; do
+    lab_exec "$name" ipvsadm -a -t "$vip:$port" -r "$rs" -i || return 1
+  done
+}
+
+# lab_add_pod NAME IP NODE: (after lab_up) one more pod behind NODE, wired
+# like the default ones (veth lxc-NAME, /32, default via 169.254.1.1), with
+# the HTTP whoami on :80 (hostname NAME). IP must be in NODE's pod CIDR
+# (routed there by the other nodes), e.g. lab_add_pod webpod2 172.16.1.20 k8s-w2.
+lab_add_pod() {
+  local pod=$1 ip=$2 node=$3
+  ip netns add "$pod" || return 1
+  ip link add "lxc-$pod" netns "$node" type veth peer name eth0 netns "$pod" || return 1
+  printf '%s\n' "link set lxc-$pod up" "addr add $LAB_POD_GW/32 dev lxc-$pod scope link" \
+    "route add $ip/32 dev lxc-$pod src ${LAB_NODE_IP[$node]}" | ip -n "$node" -batch - || return 1
+  printf '%s\n' "link set lo up" "link set eth0 up" "addr add $ip/32 dev eth0" \
+    "route add $LAB_POD_GW dev eth0 scope link" "route add default via $LAB_POD_GW dev eth0" |
+    ip -n "$pod" -batch - || return 1
+  _lab_sysctls "$pod" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  LAB_POD_IP[$pod]=$ip
+  LAB_POD_NODE[$pod]=$node
+  LAB_PODS+=("$pod")
+  lab_spawn "$pod" "$pod-http" unshare --uts sh -c "hostname $pod && exec '$LAB_BIN/nfdsr-whoami' --port 80"
+  lab_wait_listen "$pod" tcp 80
 }
 
 lab_down() {

@@ -380,3 +380,43 @@ TEST_CASE("scalar parsers are strict")
     CHECK_FALSE(config::parse_cidr("10.0.0.0/"));
     CHECK_FALSE(config::parse_cidr("10.0.0.0/08"));
 }
+
+TEST_CASE("dispatch ipip: ipip_mss and ipip_mode classic placement")
+{
+    const std::string svc_head = "services:\n  - name: s1\n    protocol: tcp\n";
+    const std::string backend = "    backends:\n      - {name: x, address: 10.0.1.5, port: 80, node: b}\n";
+    {
+        auto c = config::parse_text("ipip_mss: 1400\n" + nodes_yaml + svc_head + "    node_port: 30000\n" + backend,
+                                    "test.yaml");
+        CHECK(c.ipip_mss == 1400u);
+        CHECK(config::parse_text(nodes_yaml + "services: []\n", "test.yaml").ipip_mss == 1440u);
+    }
+    {
+        auto d = only_error("ipip_mss: 100\n" + nodes_yaml + "services: []\n");
+        CHECK(d.path == "ipip_mss");
+        CHECK(d.mark.line == 1);
+    }
+    {  // classic with a NodePort: the entry node would deliver the inner packet locally
+        auto d = only_error("dispatch: ipip\n" + nodes_yaml + svc_head +
+                            "    node_port: 30000\n    ipip_mode: classic\n    entry_nodes: [a]\n" + backend);
+        CHECK(d.path == "services[0].ipip_mode");
+        CHECK(d.mark.line == 9);
+        CHECK(mentions(d, "node_port"));
+    }
+    {  // classic with a VIP that is a node's address
+        auto d = only_error("dispatch: ipip\n" + nodes_yaml + svc_head +
+                            "    vip: 10.0.0.1\n    port: 80\n    ipip_mode: classic\n    entry_nodes: [a]\n" +
+                            backend);
+        CHECK(d.path == "services[0].ipip_mode");
+        CHECK(mentions(d, "nodes[0]"));
+    }
+    {  // classic with entry_nodes left out: every node, the backend's too
+        auto d = only_error("dispatch: ipip\n" + nodes_yaml + svc_head +
+                            "    vip: 10.9.0.1\n    port: 80\n    ipip_mode: classic\n" + backend);
+        CHECK(d.path == "services[0].backends[0].node");
+    }
+    // a valid classic service: VIP routed to the entry node, backend elsewhere
+    CHECK(errors_of("dispatch: ipip\n" + nodes_yaml + svc_head +
+                    "    vip: 10.9.0.1\n    port: 80\n    ipip_mode: classic\n    entry_nodes: [a]\n" + backend)
+              .empty());
+}

@@ -1,0 +1,26 @@
+// nfdsrctl check: the host settings this node's roles need (BRIEF §5), each
+// with an explanation and, when wrong, the exact command that fixes it.
+// Reads the current network namespace (sysctls, links, addresses, routes).
+#pragma once
+
+#include "cli/ops.hpp"
+
+#include <string>
+#include <vector>
+
+namespace nfdsr::ops {
+
+struct CheckItem {
+    bool ok = true;
+    bool info = false;  // informational (MTU budget): never a problem
+    std::string what;   // "net.ipv4.ip_forward = 0"
+    std::string why;    // what needs it
+    std::vector<std::string> fix;  // commands
+};
+
+// module: false skips the nfdsr.ko check (--no-module).
+std::vector<CheckItem> check_host(const Loaded& loaded, bool module);
+
+std::string render_check(const std::string& node, const std::vector<CheckItem>& items);
+
+}  // namespace nfdsr::ops

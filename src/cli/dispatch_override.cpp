@@ -1,0 +1,81 @@
+#include "cli/dispatch_override.hpp"
+
+#include "common/log.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace nfdsr::ops {
+
+namespace {
+
+std::string run_dir()
+{
+    const char* env = std::getenv("NFDSR_RUN_DIR");
+    return env && *env ? env : "/run/nfdsr";
+}
+
+const char* name_of(plan::Dispatch d) { return d == plan::Dispatch::ipip ? "ipip" : "opt"; }
+
+}  // namespace
+
+std::string dispatch_override_path() { return run_dir() + "/dispatch"; }
+
+std::optional<plan::Dispatch> read_dispatch_override()
+{
+    const std::string path = dispatch_override_path();
+    std::ifstream in(path);
+    if (!in) {
+        if (errno == ENOENT)
+            return std::nullopt;
+        throw std::runtime_error("cannot read dispatch override " + path + ": " + std::strerror(errno));
+    }
+    std::string word;
+    in >> word;
+    if (word == "opt")
+        return plan::Dispatch::opt;
+    if (word == "ipip")
+        return plan::Dispatch::ipip;
+    throw std::runtime_error("dispatch override " + path + " holds '" + word +
+                             "', expected opt or ipip; run 'nfdsrctl dispatch clear'");
+}
+
+void write_dispatch_override(plan::Dispatch d)
+{
+    const std::string path = dispatch_override_path();
+    std::filesystem::create_directories(run_dir());
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << name_of(d) << "\n";
+        if (!out.flush())
+            throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+    }
+    std::filesystem::rename(tmp, path);  // atomic: a concurrent reload sees old or new
+}
+
+void clear_dispatch_override()
+{
+    std::error_code ec;
+    std::filesystem::remove(dispatch_override_path(), ec);
+    if (ec)
+        throw std::runtime_error("cannot remove " + dispatch_override_path() + ": " + ec.message());
+}
+
+bool apply_dispatch_override(config::Config& config)
+{
+    const auto d = read_dispatch_override();
+    if (!d)
+        return false;
+    if (config.dispatch != *d)
+        NFDSR_LOG(info) << "dispatch " << name_of(*d) << " from " << dispatch_override_path()
+                        << " overrides the config's " << name_of(config.dispatch);
+    config.dispatch = *d;
+    return true;
+}
+
+}  // namespace nfdsr::ops

@@ -1,0 +1,46 @@
+// nfdsrctl trace / status and the daemon's metrics: what this node does with
+// a given flow, and a snapshot of its state (plan + nftables counters +
+// nfdsr.ko counters).
+#pragma once
+
+#include "metrics/metrics.hpp"
+#include "plan/node_plan.hpp"
+
+#include <optional>
+#include <string>
+
+namespace nfdsr::ops {
+
+struct TraceQuery {
+    plan::Ipv4 client;
+    std::uint16_t client_port = 0;
+    plan::Ipv4 vip;
+    std::uint16_t vport = 0;
+    plan::Protocol proto = plan::Protocol::tcp;
+};
+
+struct TraceResult {
+    const plan::EntryServicePlan* service = nullptr;  // nullptr: not an entry service here
+    std::uint32_t hash = 0;    // jhash result before scaling
+    std::uint32_t bucket = 0;  // Maglev bucket (what nftables computes)
+    const plan::BackendPlan* backend = nullptr;  // nullptr: no backend (drop)
+    std::string service_chain, backend_chain;
+    std::vector<const plan::Binding*> bindings;  // this node as backend for the address
+};
+
+// "1.2.3.4:80" -> address + port; throws std::invalid_argument.
+void parse_endpoint(const std::string& text, plan::Ipv4& addr, std::uint16_t& port);
+
+TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q);
+std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const TraceResult& r, bool json);
+
+// Plan (if any) + nftables counters + module state (if `module`).
+// Errors of the parts are recorded in the snapshot, not thrown.
+metrics::Snapshot collect(const plan::NodePlan* plan, bool module);
+
+std::string render_status_text(const metrics::Snapshot& s);
+std::string render_status_json(const metrics::Snapshot& s);
+
+std::string json_escape(std::string_view in);
+
+}  // namespace nfdsr::ops

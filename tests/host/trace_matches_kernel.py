@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""host_trace_matches_kernel: `nfdsrctl trace` predicts the backend the kernel picks.
+
+    trace_matches_kernel.py NFDSRCTL
+
+Topology (fresh namespaces): client 192.168.10.200 -- entry k8s-s
+192.168.10.10 (table ip nfdsr from `nfdsrctl apply --no-module`) -- backend
+namespace holding 5 backend addresses 172.16.2.11-15 (no listener: each SYN
+gets an RST, we only need the SYN). For 24 client source ports (bound
+explicitly), one SYN each; the backend chain whose counter moved (read with
+`nfdsrctl status -o json`) must be the one `nfdsrctl trace -o json` names.
+The services use two table sizes and a non-default seed.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CTL = sys.argv[1]
+TAG = f"{os.getpid()}"
+CL, EN, BE = f"nfdsr-tr-cl-{TAG}", f"nfdsr-tr-en-{TAG}", f"nfdsr-tr-be-{TAG}"
+failures = []
+
+CONFIG = """
+hash_seed: 0x1234abcd
+nodes:
+  - {name: k8s-s,  address: 192.168.10.10,  pod_cidr: 172.16.0.0/24}
+  - {name: k8s-w1, address: 192.168.10.101, pod_cidr: 172.16.2.0/24}
+services:
+  - name: web
+    protocol: tcp
+    node_port: 31615
+    entry_nodes: [k8s-s]
+    backends:
+      - {name: be1, address: 172.16.2.11, port: 80, node: k8s-w1}
+      - {name: be2, address: 172.16.2.12, port: 80, node: k8s-w1}
+      - {name: be3, address: 172.16.2.13, port: 80, node: k8s-w1, weight: 2}
+      - {name: be4, address: 172.16.2.14, port: 80, node: k8s-w1}
+      - {name: be5, address: 172.16.2.15, port: 80, node: k8s-w1}
+  - name: small
+    protocol: tcp
+    node_port: 31700
+    entry_nodes: [k8s-s]
+    maglev_table_size: 7
+    backends:
+      - {name: a, address: 172.16.2.11, port: 8080, node: k8s-w1}
+      - {name: b, address: 172.16.2.12, port: 8080, node: k8s-w1}
+      - {name: c, address: 172.16.2.13, port: 8080, node: k8s-w1}
+"""
+
+SYN = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.168.10.200", int(sys.argv[1])))
+s.settimeout(0.3)  # the RST comes from the backend address: no match, just wait briefly
+try:
+    s.connect(("192.168.10.10", int(sys.argv[2])))
+except OSError:
+    pass
+"""
+
+
+def run(*cmd, ns=None, check_rc=True):
+    if ns:
+        cmd = ("ip", "netns", "exec", ns) + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if check_rc and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def check(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def counters(cfg):
+    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json", ns=EN))
+    return {(s["port"], b["name"]): b["packets"] for s in st["services"] for b in s["backends"]}
+
+
+def main():
+    for ns in (CL, EN, BE):
+        run("ip", "netns", "add", ns)
+        run("ip", "link", "set", "lo", "up", ns=ns)
+    run("ip", "link", "add", "vc0", "netns", CL, "type", "veth", "peer", "name", "ve0", "netns", EN)
+    run("ip", "link", "add", "ve1", "netns", EN, "type", "veth", "peer", "name", "vb0", "netns", BE)
+    run("ip", "addr", "add", "192.168.10.200/24", "dev", "vc0", ns=CL)
+    run("ip", "addr", "add", "192.168.10.10/24", "dev", "ve0", ns=EN)
+    run("ip", "addr", "add", "172.16.2.1/24", "dev", "ve1", ns=EN)
+    for i in range(11, 16):
+        run("ip", "addr", "add", f"172.16.2.{i}/24", "dev", "vb0", ns=BE)
+    for ns, dev in ((CL, "vc0"), (EN, "ve0"), (EN, "ve1"), (BE, "vb0")):
+        run("ip", "link", "set", dev, "up", ns=ns)
+    run("ip", "route", "add", "default", "via", "172.16.2.1", ns=BE)
+    run("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=EN)
+
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "nfdsr.yaml")
+        with open(cfg, "w") as f:
+            f.write(CONFIG)
+        run(CTL, "apply", "--no-module", "--node", "k8s-s", cfg, ns=EN)
+        seen = set()
+        for vport in (31615, 31700):
+            for n in range(12):
+                sport = 40001 + 997 * n + vport % 7
+                before = counters(cfg)
+                run(sys.executable, "-c", SYN, str(sport), str(vport), ns=CL)
+                after = counters(cfg)
+                moved = [k[1] for k in after if k[0] == vport and after[k] > before.get(k, 0)]
+                tr = json.loads(run(CTL, "trace", f"192.168.10.200:{sport}", f"192.168.10.10:{vport}", "tcp",
+                                    "--config", cfg, "--node", "k8s-s", "-o", "json", ns=EN))
+                predicted = tr["backend"]["name"] if tr["backend"] else None
+                check(moved == [predicted],
+                      f"port {vport} sport {sport}: kernel chose {moved}, trace says {predicted} "
+                      f"(bucket {tr['bucket']})")
+                seen.add((vport, predicted))
+        check(len([s for s in seen if s[0] == 31615]) >= 3,
+              f"the flows spread over several backends: {sorted(seen)}")
+        # Not an entry service on this node.
+        out = run(CTL, "trace", "192.168.10.200:1234", "192.168.10.10:9999", "--config", cfg, "--node", "k8s-s",
+                  ns=EN)
+        check("not an entry service on this node" in out, "unknown service is explained")
+        # The human form names the bucket and the backend.
+        out = run(CTL, "trace", "192.168.10.200:40001", "192.168.10.10:31615", "--config", cfg, "--node", "k8s-s",
+                  ns=EN)
+        check("maglev bucket:" in out and "backend: be" in out and "dispatch: opt" in out, "human trace:\n" + out)
+
+
+try:
+    main()
+except Exception as e:  # noqa: BLE001
+    failures.append(str(e))
+    print("FAIL:", e)
+finally:
+    for ns in (CL, EN, BE):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
