@@ -223,6 +223,9 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module)
                 bs.port = b.port;
                 bs.weight = b.weight;
                 bs.buckets = buckets[i];
+                bs.up = bs.buckets > 0;  // in the Maglev table (not drained, not down)
+                if (!b.healthy)          // only nfdsrd's plans know health results
+                    bs.health = "down";
                 bs.local = b.node == plan->node;
                 if (auto it = counters.find(nft::backend_chain_name(chain, b)); it != counters.end()) {
                     bs.packets = it->second.packets;
