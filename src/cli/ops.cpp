@@ -1,7 +1,6 @@
 #include "cli/ops.hpp"
 
 #include "cli/dispatch_override.hpp"
-
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "kmod_client/client.hpp"
@@ -9,6 +8,8 @@
 #include "plan/derive.hpp"
 #include "plan/discover.hpp"
 #include "route/route_apply.hpp"
+
+#include <optional>
 
 namespace nfdsr::ops {
 
@@ -28,15 +29,35 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
     return l;
 }
 
-void install(const plan::NodePlan& plan, bool module)
+void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* previous)
 {
+    std::optional<kmod::Client> client;
     if (module) {
-        kmod::Client::open().set(plan.params, plan.bindings);
+        client.emplace(kmod::Client::open());
+        client->set(plan.params, plan.bindings);
         NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
     }
-    // tunl0 and the fwmark routes before nftables starts setting route marks
-    route::apply(plan);
-    nft::apply(plan);
+    try {
+        // tunl0 and the fwmark routes before nftables starts setting route marks
+        route::apply(plan);
+        nft::apply(plan);
+    } catch (...) {
+        // nftables rejected the transaction (nothing changed there): put the
+        // module back to what goes with the ruleset that is still running.
+        if (client && previous) {
+            try {
+                client->set(previous->params, previous->bindings);
+                NFDSR_LOG(warning) << "nfdsr.ko: restored the previous " << previous->bindings.size()
+                                   << " bindings after the failed apply";
+            } catch (const std::exception& e) {
+                NFDSR_LOG(error) << "nfdsr.ko: could not restore the previous bindings: " << e.what();
+            }
+        } else if (client) {
+            NFDSR_LOG(warning) << "nfdsr.ko keeps the new bindings although nftables was not updated; "
+                                  "apply a working config again";
+        }
+        throw;
+    }
     NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " applied (" << plan.entry.size()
                     << " entry services)";
 }

@@ -35,8 +35,10 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
 
 // Push the plan: module parameters and bindings first (so the backend side
 // accepts options before entry rules can send them), then the nftables
-// table in one transaction.
-void install(const plan::NodePlan& plan, bool module);
+// table in one transaction. If that transaction fails, the module gets
+// `previous` (the plan still running in nftables) back, when the caller
+// knows it (nfdsrd does).
+void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* previous = nullptr);
 
 // Remove table ip nfdsr and (if module) the module's bindings and flows.
 void remove(bool module);

@@ -55,10 +55,12 @@ after `rise` good ones (each change re-applies the running config).
 health_check_node_port: HTTP 200/503 per service on this node's address.
 Signals: SIGHUP re-reads and applies the config (a bad config is logged and
 the running state kept); SIGTERM/SIGINT exit, leaving the data path installed.
-Under systemd (Type=notify) it reports READY=1 after the first apply,
-RELOADING=1 ... READY=1 around each reload, STOPPING=1 on exit, and STATUS=
-with what is applied.
-Exit status: 0 ok, 1 error (including a failed apply at start), 2 usage error.
+A config that does not apply at start is treated the same way: nothing
+changes, the error is logged, and the daemon waits for SIGHUP.
+Under systemd (Type=notify) it reports READY=1 once started (STATUS= says
+what is applied, or "not applied: <why>"), RELOADING=1 ... READY=1 around
+each reload, and STOPPING=1 on exit.
+Exit status: 0 ok, 1 error, 2 usage error.
 )";
 
 struct Options {
@@ -255,6 +257,13 @@ struct Applied {
     unsigned failed_reloads = 0;
 };
 
+// The plan that is running now (for restoring the module after a failed apply).
+std::shared_ptr<const plan::NodePlan> last_plan()
+{
+    std::lock_guard lock(observed.mu);
+    return observed.plan;
+}
+
 // Loads, plans and installs; logs and returns false on any error. `status`
 // receives a one-line summary (what was applied, or why it failed).
 bool apply(const Options& o, const char* why, std::string& status)
@@ -266,7 +275,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         auto loaded = ops::load(o.config, o.node, down);
         const auto& p = loaded.plan;
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module);
+        ops::install(p, o.module, last_plan().get());
         checks.adopt(loaded.config, p.node, down);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
                  " entry services, " + std::to_string(p.bindings.size()) + " bindings" +
@@ -300,7 +309,7 @@ bool apply_health(const Options& o)
     const plan::DownSet down = checks.prober.down();
     try {
         auto p = plan::derive(*checks.config, checks.node, down);
-        ops::install(p, o.module);
+        ops::install(p, o.module, last_plan().get());
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;
@@ -349,13 +358,17 @@ int main(int argc, char** argv)
     std::string status;
     observed.module = o.module;
     std::unique_ptr<metrics::Server> metrics_server;
-    if (!apply(o, "start", status)) {
-        NFDSR_LOG(fatal) << "initial apply failed; exiting (the previously installed state, if any, is unchanged)";
-        notify("STATUS=start failed: " + status);
-        return 1;
+    if (apply(o, "start", status)) {
+        state.summary = status;
+        update_metrics_server(metrics_server);
+    } else {
+        // Like a rejected reload: whatever is installed stays as it was, and
+        // the daemon waits for SIGHUP with a config that applies (a restart
+        // loop would only repeat the error).
+        NFDSR_LOG(error) << "start: nothing applied; the installed state (if any) is unchanged; fix "
+                         << o.config << " and reload (SIGHUP / systemctl reload nfdsr)";
+        state.summary = "not applied: " + status;
     }
-    state.summary = status;
-    update_metrics_server(metrics_server);
     notify("READY=1\nSTATUS=" + state.summary);
     std::vector<pollfd> fds;
     for (;;) {

@@ -10,6 +10,8 @@ naming the daemon's stderr. In a fresh network namespace (--no-module):
   SIGHUP, config broken -> RELOADING=1, READY=1 with STATUS naming the error;
                     the daemon keeps running, `nft list ruleset` unchanged
   SIGTERM        -> STOPPING=1, exit 0, the ruleset stays installed
+  start, config broken -> READY=1 with STATUS "not applied: ...", still
+                    running, ruleset unchanged; fixed config + SIGHUP applies
 and every log line on stderr carries a <N> syslog priority prefix.
 """
 import os
@@ -110,6 +112,27 @@ try:
           "the config error's own line is logged as <3>")
     check(any(l.startswith("<6>start: applied") for l in lines), "info line as <6>")
     check(any(l.startswith("<3>reload: invalid config") for l in lines), "error line as <3>")
+
+    # start with a broken config: nothing changes, the daemon keeps running
+    # and waits for SIGHUP with a valid one
+    proc = subprocess.Popen(["ip", "netns", "exec", NS, NFDSRD, "--config", config, "--node", "k8s-s",
+                             "--no-module"], env=env, stderr=errlog, stdout=subprocess.DEVNULL)
+    m = recv(sock)
+    check(m.get("READY") == "1" and m.get("STATUS", "").startswith("not applied: invalid config: ")
+          and ":10:54: services[0].backends[0].port:" in m.get("STATUS", ""),
+          "broken config at start: READY=1, STATUS says nothing was applied and why")
+    time.sleep(0.5)
+    check(proc.poll() is None, "broken config at start: daemon keeps running")
+    check(ruleset() == before, "broken config at start: ruleset unchanged byte for byte")
+    shutil.copy(os.path.join(SRC, "examples/reference-lab.yaml"), config)
+    proc.send_signal(signal.SIGHUP)
+    check(recv(sock).get("RELOADING") == "1", "fixed config: RELOADING=1")
+    m = recv(sock)
+    check(m.get("READY") == "1" and m.get("STATUS", "").startswith(f"applied {config} as node k8s-s"),
+          "fixed config + SIGHUP: applied")
+    proc.send_signal(signal.SIGTERM)
+    check(recv(sock).get("STOPPING") == "1", "SIGTERM: STOPPING=1")
+    check(proc.wait(timeout=10) == 0, "SIGTERM: exit 0")
 finally:
     subprocess.run(["ip", "netns", "del", NS])
     shutil.rmtree(tmp, ignore_errors=True)
