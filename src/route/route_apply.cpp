@@ -52,8 +52,8 @@ void apply(const plan::NodePlan& plan)
         if (needs_tunnel(plan))
             throw RouteError("dispatch ipip needs tunl0, which does not exist in this network namespace: "
                              "load the ipip module (modprobe ipip)");
-        NFDSR_LOG(warning) << "tunl0 does not exist (ipip module not loaded): this node is not prepared for "
-                              "dispatch ipip; `modprobe ipip` and apply again before switching";
+        NFDSR_LOG(info) << "tunl0 does not exist (ipip module not loaded): this node is not prepared for "
+                           "dispatch ipip; `modprobe ipip` and apply again before switching";
         remove_policy_routes(sk.get());
         return;
     }

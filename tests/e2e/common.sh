@@ -9,10 +9,10 @@ E2E_CONFIG=${E2E_CONFIG:-$NFDSR_SRC_DIR/examples/reference-lab.yaml}
 E2E_NODES=(k8s-s k8s-w1 k8s-w2)
 E2E_OUT=${NFDSR_VM_OUT:-/tmp}
 
-e2e_apply_all() { # apply the cluster config on every node (each finds itself)
-  local node
+e2e_apply_all() { # apply the cluster config on every node (each finds itself); quiet unless it fails
+  local node out
   for node in "${E2E_NODES[@]}"; do
-    lab_exec "$node" nfdsrctl apply "$E2E_CONFIG" || lab_fail "nfdsrctl apply on $node"
+    out=$(lab_exec "$node" nfdsrctl apply "$E2E_CONFIG" 2>&1) || { echo "$out"; lab_fail "nfdsrctl apply on $node"; }
   done
 }
 

@@ -46,6 +46,14 @@ if [[ ${#hex} -ge 56 && ${hex:0:2} == 47 && ${hex:16:2} == 3f && ${hex:18:2} == 
       ${hex:60:4} == 0050 ]]; then ok=0; fi
 e2e_observe "(4) forwarded SYN: IHL 7, TTL 63, 192.168.10.200 -> 172.16.2.214:80, option 9a 08 7f 7b 0a 0a a8 c0" $ok
 
+# (5) checksums: the lab sends and checks real checksums (offload off), so the
+# rewrites by nftables and nfdsr.ko must leave every TCP checksum correct
+sums=$( (tcpdump -nn -vv -r "$ks_pcap"; tcpdump -nn -vv -r "$w1_pcap") 2>/dev/null | grep -oE 'cksum 0x[0-9a-f]+ \((correct|incorrect[^)]*)\)' || true)
+good=$(grep -c '(correct)' <<<"$sums" || true)
+bad=$(grep -c 'incorrect' <<<"$sums" || true)
+if ((good > 0 && bad == 0)); then r=0; else r=1; fi
+e2e_observe "(5) TCP checksums on both links: $good correct, $bad incorrect" $r
+
 echo "=== first SYN on the k8s-s -> k8s-w1 link (tcpdump -x)"
 tcpdump -nn -x -c 1 -r "$ks_pcap" "$syn_filter" 2>/dev/null
 

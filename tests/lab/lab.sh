@@ -122,6 +122,12 @@ lab_up() {
       "route add $LAB_POD_GW dev eth0 scope link" "route add default via $LAB_POD_GW dev eth0" |
       ip -n "$pod" -batch - || return 1
   done
+  # Real checksums on the wire, checked on receipt: veth would otherwise pass
+  # CHECKSUM_PARTIAL packets along unchecked, hiding a wrong incremental update
+  # by nftables' rewrite or nfdsr.ko's strip / reply rewrite.
+  for ns in test-pc "${LAB_PODS[@]}"; do
+    lab_exec "$ns" ethtool -K eth0 tx off rx off >/dev/null || return 1
+  done
   for ns in "${all[@]}"; do
     local sc=(net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0)
     [[ -n ${LAB_NODE_CIDR[$ns]:-} ]] && sc+=(net.ipv4.ip_forward=1)
