@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -224,8 +225,10 @@ std::vector<CheckItem> check_host(const Loaded& loaded, bool module)
                  (bad.empty() ? std::string("0") : "not 0 on " + baddevs);
         c.why = "the entry node forwards out of the interface the client came in on; an ICMP redirect would "
                 "send the client straight to the backend (the effective value is all OR interface)";
-        for (const auto& d : bad)
+        for (const auto& d : bad) {
             c.fix.push_back(fix_sysctl(conf_name(d, "send_redirects"), 0));
+            c.owned.emplace_back("/proc/sys/net/ipv4/conf/" + d + "/send_redirects", 0);
+        }
         items.push_back(c);
     }
 
@@ -350,6 +353,24 @@ std::vector<CheckItem> check_host(const Loaded& loaded, bool module)
         items.push_back(c);
     }
     return items;
+}
+
+std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items)
+{
+    std::vector<std::string> done;
+    for (const auto& item : items) {
+        if (item.ok)
+            continue;
+        for (const auto& [path, value] : item.owned) {
+            std::ofstream out(path);
+            out << value << "\n";
+            if (!out.flush())
+                throw std::runtime_error("cannot write " + std::to_string(value) + " to " + path + ": " +
+                                         std::strerror(errno));
+            done.push_back(path + " = " + std::to_string(value));
+        }
+    }
+    return done;
 }
 
 std::string render_check(const std::string& node, const std::vector<CheckItem>& items)

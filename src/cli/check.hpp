@@ -6,6 +6,7 @@
 #include "cli/ops.hpp"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nfdsr::ops {
@@ -16,11 +17,19 @@ struct CheckItem {
     std::string what;   // "net.ipv4.ip_forward = 0"
     std::string why;    // what needs it
     std::vector<std::string> fix;  // commands
+    // The part of the fix nfdsrd applies itself (settings DSR owns, e.g.
+    // send_redirects on entry nodes): /proc/sys path -> value.
+    std::vector<std::pair<std::string, long>> owned;
 };
 
 // module: false skips the nfdsr.ko check (--no-module).
 std::vector<CheckItem> check_host(const Loaded& loaded, bool module);
 
 std::string render_check(const std::string& node, const std::vector<CheckItem>& items);
+
+// Writes the `owned` settings of failed items (nfdsrd at start and reload);
+// returns a description per setting changed. Throws std::runtime_error
+// naming the sysctl that could not be written.
+std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items);
 
 }  // namespace nfdsr::ops

@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT leaving the data path installed (nftables table and module
 // state live in the kernel; a restart or crash of the daemon does not
 // interrupt traffic).
+#include "cli/check.hpp"
 #include "cli/observe.hpp"
 #include "cli/ops.hpp"
 #include "common/log.hpp"
@@ -257,6 +258,28 @@ struct Applied {
     unsigned failed_reloads = 0;
 };
 
+// Host settings: apply those DSR owns (send_redirects off on entry nodes)
+// and report the rest with their fix, as `nfdsrctl check` would.
+void host_settings(const ops::Loaded& loaded, bool module)
+{
+    try {
+        auto items = ops::check_host(loaded, module);
+        for (const auto& changed : ops::apply_owned_settings(items))
+            NFDSR_LOG(info) << "host: set " << changed;
+        for (const auto& i : ops::check_host(loaded, module)) {
+            if (i.ok || i.info)
+                continue;
+            std::string fixes;
+            for (const auto& f : i.fix)
+                fixes += (fixes.empty() ? "" : "; ") + f;
+            NFDSR_LOG(warning) << "host check: " << i.what << " (" << i.why << ")"
+                               << (fixes.empty() ? "" : "; fix: " + fixes);
+        }
+    } catch (const std::exception& e) {
+        NFDSR_LOG(warning) << "host check: " << e.what();
+    }
+}
+
 // The plan that is running now (for restoring the module after a failed apply).
 std::shared_ptr<const plan::NodePlan> last_plan()
 {
@@ -277,6 +300,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
         ops::install(p, o.module, last_plan().get());
         checks.adopt(loaded.config, p.node, down);
+        host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
                  " entry services, " + std::to_string(p.bindings.size()) + " bindings" +
                  (o.module ? "" : " (nftables only)");

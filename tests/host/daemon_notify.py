@@ -56,6 +56,9 @@ tmp = tempfile.mkdtemp(prefix="nfdsr-notify.")
 subprocess.run(["ip", "netns", "add", NS], check=True)
 try:
     subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
+    # host settings: nfdsrd turns off send_redirects (owned) and reports ip_forward
+    subprocess.run(["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=1",
+                    "net.ipv4.ip_forward=0"], check=True)
     config = os.path.join(tmp, "nfdsr.yaml")
     shutil.copy(os.path.join(SRC, "examples/reference-lab.yaml"), config)
 
@@ -75,6 +78,9 @@ try:
           "STATUS names what was applied")
     before = ruleset()
     check("table ip nfdsr" in before, "table ip nfdsr installed")
+    redirects = subprocess.run(["ip", "netns", "exec", NS, "sysctl", "-n", "net.ipv4.conf.all.send_redirects"],
+                               check=True, capture_output=True, text=True).stdout.strip()
+    check(redirects == "0", "start: nfdsrd set net.ipv4.conf.all.send_redirects = 0 (entry node)")
 
     # reload, same config
     proc.send_signal(signal.SIGHUP)
@@ -112,6 +118,8 @@ try:
           "the config error's own line is logged as <3>")
     check(any(l.startswith("<6>start: applied") for l in lines), "info line as <6>")
     check(any(l.startswith("<3>reload: invalid config") for l in lines), "error line as <3>")
+    check(any(l.startswith("<4>host check: net.ipv4.ip_forward") and "fix: sysctl -w net.ipv4.ip_forward=1" in l
+              for l in lines), "start: the unmet host setting is reported as a warning with its fix")
 
     # start with a broken config: nothing changes, the daemon keeps running
     # and waits for SIGHUP with a valid one

@@ -151,6 +151,7 @@ _lab_add_node() {
   ip -n sw link set "p-$name" mtu 1500 master br0 up || return 1
   printf '%s\n' "link set lo up" "link set eth0 mtu 1500 up" "addr add $ip/24 dev eth0" |
     ip -n "$name" -batch - || return 1
+  ip netns exec "$name" ethtool -K eth0 tx off rx off >/dev/null || return 1 # real checksums, as in lab_up
   LAB_NODE_IP[$name]=$ip
   LAB_NODES+=("$name")
 }
@@ -200,6 +201,7 @@ lab_add_pod() {
     "route add $LAB_POD_GW dev eth0 scope link" "route add default via $LAB_POD_GW dev eth0" |
     ip -n "$pod" -batch - || return 1
   _lab_sysctls "$pod" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  ip netns exec "$pod" ethtool -K eth0 tx off rx off >/dev/null || return 1 # real checksums, as in lab_up
   LAB_POD_IP[$pod]=$ip
   LAB_POD_NODE[$pod]=$node
   LAB_PODS+=("$pod")
