@@ -29,8 +29,13 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
     return l;
 }
 
-void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* previous)
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table,
+                         const plan::NodePlan* previous)
 {
+    nft::Table one_shot;
+    nft::Table& nft_table = table ? *table : one_shot;
+    nft_table.prepare(plan);  // throws here if nftables would reject it: nothing changed yet
+
     std::optional<kmod::Client> client;
     if (module) {
         client.emplace(kmod::Client::open());
@@ -40,10 +45,13 @@ void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* prev
     try {
         // tunl0 and the fwmark routes before nftables starts setting route marks
         route::apply(plan);
-        nft::apply(plan);
+        const nft::ChangeStats st = nft_table.commit();
+        NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " " << (st.incremental ? "updated" : "replaced")
+                        << " (" << plan.entry.size() << " entry services; " << st.messages << " messages)";
+        return st;
     } catch (...) {
-        // nftables rejected the transaction (nothing changed there): put the
-        // module back to what goes with the ruleset that is still running.
+        // nftables did not change: put the module back to what goes with
+        // the ruleset that is still running.
         if (client && previous) {
             try {
                 client->set(previous->params, previous->bindings);
@@ -58,8 +66,6 @@ void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* prev
         }
         throw;
     }
-    NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " applied (" << plan.entry.size()
-                    << " entry services)";
 }
 
 void remove(bool module)

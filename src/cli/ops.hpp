@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "kmod_client/types.hpp"
+#include "nft/nft_apply.hpp"
 #include "plan/derive.hpp"
 #include "plan/node_plan.hpp"
 
@@ -33,12 +34,17 @@ struct Loaded {
 Loaded load(const std::string& config_path, const std::string& node, const plan::DownSet& down = {},
             bool live_override = true);
 
-// Push the plan: module parameters and bindings first (so the backend side
-// accepts options before entry rules can send them), then the nftables
-// table in one transaction. If that transaction fails, the module gets
-// `previous` (the plan still running in nftables) back, when the caller
-// knows it (nfdsrd does).
-void install(const plan::NodePlan& plan, bool module, const plan::NodePlan* previous = nullptr);
+// Push the plan. First the kernel checks the nftables transaction (nothing
+// changes; a rejected ruleset stops here with everything as it was), then
+// the module gets its parameters and bindings (so the backend side accepts
+// options before entry rules can send them), then the fwmark routes, then
+// the nftables transaction is committed. `table` is the caller's record of
+// what it installed (nfdsrd keeps one, so reloads change only what
+// differs); without one the table is replaced whole. If something fails
+// after the module was updated, the module gets `previous` (the plan still
+// running in nftables) back, when the caller knows it (nfdsrd does).
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr,
+                         const plan::NodePlan* previous = nullptr);
 
 // Remove table ip nfdsr and (if module) the module's bindings and flows.
 void remove(bool module);

@@ -252,6 +252,10 @@ struct Health {
 
 Health checks;
 
+// What nfdsrd installed in nftables: reloads and health changes update only
+// what differs from it (the first apply replaces the table: adoption).
+nft::Table nft_table;
+
 struct Applied {
     std::string summary;  // what is running, for STATUS=
     unsigned reloads = 0;
@@ -298,7 +302,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         auto loaded = ops::load(o.config, o.node, down);
         const auto& p = loaded.plan;
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module, last_plan().get());
+        ops::install(p, o.module, &nft_table, last_plan().get());
         checks.adopt(loaded.config, p.node, down);
         host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
@@ -333,7 +337,7 @@ bool apply_health(const Options& o)
     const plan::DownSet down = checks.prober.down();
     try {
         auto p = plan::derive(*checks.config, checks.node, down);
-        ops::install(p, o.module, last_plan().get());
+        ops::install(p, o.module, &nft_table, last_plan().get());
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

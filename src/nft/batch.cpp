@@ -106,8 +106,8 @@ void Batch::add_set(std::uint16_t type, std::uint16_t flags, const nftnl_set* s,
     finish_message(std::move(what));
 }
 
-void Batch::add_set_elems(std::uint16_t flags, const nftnl_set* s, std::string what) {
-    nlmsghdr* nlh = nftnl_set_elem_nlmsg_build_hdr(reserve(), NFT_MSG_NEWSETELEM, NFPROTO_IPV4,
+void Batch::add_set_elems(std::uint16_t type, std::uint16_t flags, const nftnl_set* s, std::string what) {
+    nlmsghdr* nlh = nftnl_set_elem_nlmsg_build_hdr(reserve(), type, NFPROTO_IPV4,
                                                    flags | NLM_F_ACK, next_seq(seq_base_, what_.size()));
     nftnl_set_elems_nlmsg_build_payload(nlh, const_cast<nftnl_set*>(s));
     finish_message(std::move(what));
@@ -120,12 +120,18 @@ void Batch::add_rule(std::uint16_t type, std::uint16_t flags, const nftnl_rule* 
     finish_message(std::move(what));
 }
 
-void Batch::commit() {
+void Batch::commit() { send(true); }
+
+void Batch::check() const { send(false); }
+
+void Batch::send(bool commit_it) const {
     const std::uint32_t end_seq = next_seq(seq_base_, what_.size());
-    {
-        char* p = reserve();
-        nlmsghdr* nlh = nftnl_batch_end(p, end_seq);
-        buf_.resize(static_cast<std::size_t>(p - buf_.data()) + NLMSG_ALIGN(nlh->nlmsg_len));
+    std::vector<char> end(NLMSG_ALIGN(sizeof(nlmsghdr) + sizeof(nfgenmsg)));
+    if (commit_it) {
+        nlmsghdr* nlh = nftnl_batch_end(end.data(), end_seq);
+        end.resize(NLMSG_ALIGN(nlh->nlmsg_len));
+    } else {
+        end.clear();
     }
     auto describe = [&](std::uint32_t seq) -> std::string {
         if (seq == seq_base_) return "batch begin";
@@ -148,13 +154,24 @@ void Batch::commit() {
     setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
     // netlink_sendmsg refuses a message larger than sk_sndbuf - 32: size the
     // send buffer to the whole batch. Each ack costs an skb (~1 KiB truesize).
-    grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, buf_.size() + 4096);
+    grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, buf_.size() + end.size() + 4096);
     grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, (what_.size() + 2) * 1024 + 65536);
 
-    NFDSR_LOG(debug) << "nft: sending batch of " << what_.size() << " messages, " << buf_.size() << " bytes";
-    ssize_t sent = mnl_socket_sendto(nl.get(), buf_.data(), buf_.size());
+    NFDSR_LOG(debug) << "nft: " << (commit_it ? "sending" : "checking") << " batch of " << what_.size()
+                     << " messages, " << buf_.size() << " bytes";
+    // One sendmsg, two iovecs: the messages and (to commit) the end marker.
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    iovec iov[2] = {{const_cast<char*>(buf_.data()), buf_.size()}, {end.data(), end.size()}};
+    msghdr mh{};
+    mh.msg_name = &kernel;
+    mh.msg_namelen = sizeof(kernel);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = end.empty() ? 1 : 2;
+    const std::size_t total = buf_.size() + end.size();
+    ssize_t sent = sendmsg(fd, &mh, 0);
     if (sent < 0) throw NftError("sending nftables batch failed: " + errno_text(errno));
-    if (static_cast<std::size_t>(sent) != buf_.size()) throw NftError("nftables batch sent partially");
+    if (static_cast<std::size_t>(sent) != total) throw NftError("nftables batch sent partially");
 
     // nfnetlink processes the batch synchronously inside sendmsg and queues
     // one ack per NLM_F_ACK message (errors for every failing one) before it
@@ -216,7 +233,7 @@ void Batch::commit() {
         std::string msg = "nftables rejected " + describe(first->seq) + ": " + errno_text(first->err);
         if (!first->ext_msg.empty()) msg += " (" + first->ext_msg + ")";
         if (failures.size() > 1) msg += "; " + std::to_string(failures.size() - 1) + " more message(s) failed";
-        msg += "; transaction aborted, ruleset unchanged";
+        msg += commit_it ? "; transaction aborted, ruleset unchanged" : "; nothing was changed";
         throw NftError(msg);
     }
     if (acks < expected)

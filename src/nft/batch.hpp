@@ -30,8 +30,8 @@ public:
     void add_table(std::uint16_t msg_type, std::uint16_t flags, const nftnl_table* t, std::string what);
     void add_chain(std::uint16_t msg_type, std::uint16_t flags, const nftnl_chain* c, std::string what);
     void add_set(std::uint16_t msg_type, std::uint16_t flags, const nftnl_set* s, std::string what);
-    // Elements of `s` (NFT_MSG_NEWSETELEM).
-    void add_set_elems(std::uint16_t flags, const nftnl_set* s, std::string what);
+    // Elements of `s` (NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM).
+    void add_set_elems(std::uint16_t msg_type, std::uint16_t flags, const nftnl_set* s, std::string what);
     void add_rule(std::uint16_t msg_type, std::uint16_t flags, const nftnl_rule* r, std::string what);
 
     std::size_t messages() const { return what_.size(); }
@@ -41,7 +41,14 @@ public:
     // naming the first failing object (and how many more failed).
     void commit();
 
+    // Send the batch WITHOUT its end marker: the kernel runs every message
+    // (all checks of a real commit: names, references, types, limits) and
+    // then aborts the transaction, as `nft --check` does. Throws like
+    // commit(); changes nothing either way. The batch can be committed after.
+    void check() const;
+
 private:
+    void send(bool commit_it) const;
     char* reserve();  // room for one more message at the end of buf_
     void finish_message(std::string what);
 

@@ -12,24 +12,72 @@
 
 #include "common/log.hpp"
 #include "nft/batch.hpp"
+#include "nft/model.hpp"
 #include "nft/ruleset.hpp"
+#include "nft/transaction.hpp"
 
 extern char** environ;
 
 namespace nfdsr::nft {
 
+Table::Table() = default;
+Table::~Table() = default;
+
+void Table::forget() {
+    installed_.reset();
+    pending_.reset();
+    batch_.reset();
+}
+
+void Table::prepare(const plan::NodePlan& plan) {
+    pending_ = std::make_unique<detail::Ruleset>(detail::build(plan));
+    batch_.reset();
+    if (installed_) {
+        auto update = std::make_unique<detail::Batch>();
+        if (detail::emit_update(*installed_, *pending_, *update)) {
+            try {
+                if (update->messages() > 0) update->check();
+                batch_ = std::move(update);
+                incremental_ = true;
+                return;
+            } catch (const NftError& e) {
+                NFDSR_LOG(warning) << "nft: the update of table ip nfdsr was rejected (" << e.what()
+                                   << "); replacing the whole table instead";
+            }
+        }
+    }
+    auto replace = std::make_unique<detail::Batch>();
+    detail::emit_replace(*pending_, *replace);
+    replace->check();
+    batch_ = std::move(replace);
+    incremental_ = false;
+}
+
+ChangeStats Table::commit() {
+    if (!batch_ || !pending_) throw NftError("internal: nft::Table::commit() without prepare()");
+    ChangeStats st{incremental_, batch_->messages(), batch_->bytes()};
+    try {
+        if (st.messages > 0) batch_->commit();
+    } catch (...) {
+        forget();
+        throw;
+    }
+    NFDSR_LOG(debug) << "nft: " << (st.incremental ? "updated" : "replaced") << " table ip nfdsr ("
+                    << st.messages << " messages, " << st.bytes << " bytes)";
+    installed_ = std::move(pending_);
+    batch_.reset();
+    return st;
+}
+
 void apply(const plan::NodePlan& plan) {
-    detail::Batch batch;
-    detail::build_replace(plan, batch);
-    NFDSR_LOG(info) << "nft: replacing table ip nfdsr for node " << plan.node << " (" << plan.entry.size()
-                    << " entry services, " << plan.bindings.size() << " bindings; " << batch.messages()
-                    << " messages, " << batch.bytes() << " bytes)";
-    batch.commit();
+    Table t;
+    t.prepare(plan);
+    t.commit();
 }
 
 void flush() {
     detail::Batch batch;
-    detail::build_delete(batch);
+    detail::emit_delete(batch);
     batch.commit();
 }
 

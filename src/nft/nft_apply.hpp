@@ -1,11 +1,13 @@
 // The nftables side of a node: table "ip nfdsr", the manager's private table.
 //
-// apply() replaces the whole table in ONE nftables transaction (one netlink
-// batch, one sendmsg): either the new ruleset is live after the call, or the
-// kernel rejected the batch and the running ruleset is untouched. Works in the
-// network namespace of the calling thread.
+// Every change is ONE nftables transaction (one netlink batch, one sendmsg):
+// either the new ruleset is live after the call, or the kernel rejected the
+// batch and the running ruleset is untouched. Works in the network namespace
+// of the calling thread.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -20,6 +22,45 @@ struct NftError : std::runtime_error {
 };
 
 inline constexpr const char* kTable = "nfdsr";  // table ip nfdsr
+
+namespace detail {
+struct Ruleset;
+class Batch;
+}  // namespace detail
+
+struct ChangeStats {
+    bool incremental = false;  // false: the whole table was replaced
+    std::size_t messages = 0;  // netlink messages in the transaction
+    std::size_t bytes = 0;
+};
+
+// Table ip nfdsr as this process last committed it. The first change (and
+// the first after any failure) replaces the whole table; later ones change
+// only what differs from the last commit (kube-proxy's model: incremental
+// updates, full resync after an error). nfdsrd keeps one for its lifetime.
+class Table {
+public:
+    Table();
+    ~Table();
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
+
+    // Build the transaction that makes the table match `plan` and have the
+    // kernel check it (nothing changes yet). If an update is rejected (the
+    // table was changed behind our back), falls back to a replacement.
+    // Throws NftError if the replacement is rejected too.
+    void prepare(const plan::NodePlan& plan);
+    // Commit what prepare() built. Throws NftError (the table is unchanged
+    // and the next prepare() replaces it whole).
+    ChangeStats commit();
+    // Next prepare() replaces the whole table.
+    void forget();
+
+private:
+    std::unique_ptr<detail::Ruleset> installed_, pending_;
+    std::unique_ptr<detail::Batch> batch_;
+    bool incremental_ = false;
+};
 
 // Replace table ip nfdsr with the ruleset for `plan`, atomically.
 void apply(const plan::NodePlan& plan);

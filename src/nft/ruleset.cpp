@@ -23,7 +23,7 @@
 #include <set>
 #include <tuple>
 
-#include "nft/batch.hpp"
+#include "nft/model.hpp"
 #include "nft/nft_apply.hpp"
 #include "nfdsr/uapi/nfdsr.h"
 
@@ -83,16 +83,6 @@ constexpr std::uint32_t kByteorderBig = 2;
 constexpr const char* kTunnelDev = "tunl0";
 
 constexpr std::size_t kCommentMax = NFTNL_UDATA_COMMENT_MAXLEN - 1;
-
-template <class T, void (*Free)(const T*)>
-struct Deleter {
-    void operator()(T* p) const { Free(p); }
-};
-using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table, nftnl_table_free>>;
-using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain, nftnl_chain_free>>;
-using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set, nftnl_set_free>>;
-using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule, nftnl_rule_free>>;
-using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf, nftnl_udata_buf_free>>;
 
 std::string clip(std::string s) {
     if (s.size() > kCommentMax) s.resize(kCommentMax);
@@ -234,9 +224,9 @@ struct Udata {
 
 class Builder {
 public:
-    Builder(const plan::NodePlan& plan, Batch& batch) : plan_(plan), batch_(batch) {}
+    Builder(const plan::NodePlan& plan, Ruleset& out) : plan_(plan), out_(out) {}
 
-    void table_replace();
+    void table();
     void ruleset();
 
 private:
@@ -271,12 +261,12 @@ private:
     void plan_names();
 
     const plan::NodePlan& plan_;
-    Batch& batch_;
-    std::uint32_t next_set_id_ = 1;
+    Ruleset& out_;
+    std::map<std::string, std::size_t> set_index_, chain_index_;  // name -> position in out_
+    std::set<std::uint32_t> set_ids_used_;
     std::vector<Svc> svcs_;
     std::vector<Svc> tsvcs_;  // plan_.tunnel.services, one per service
     std::vector<std::pair<const plan::EntryServicePlan*, std::string>> tun_keys_;  // address -> chain
-    std::map<std::string, std::uint32_t> set_ids_;
 };
 
 TablePtr make_table() {
@@ -286,29 +276,16 @@ TablePtr make_table() {
     return t;
 }
 
-// Replacing the whole table in one transaction.
-//
-// The batch is: NEWTABLE nfdsr (no NLM_F_EXCL: creates it if absent, no-op
-// otherwise), DELTABLE nfdsr (now always succeeds, removing the old chains,
-// sets, rules and counters), NEWTABLE nfdsr and everything in it. nf_tables
-// applies a batch as one generation change: packets see either the complete
-// old table or the complete new one, never a half-built state or no table at
-// all. If any message fails the kernel aborts the whole batch, so the old
-// table stays exactly as it was. (The first NEWTABLE is what makes DELTABLE
-// safe on a node that has no table yet, like `nft -f` files that begin with
-// "table ip nfdsr; delete table ip nfdsr".)
-void Builder::table_replace() {
-    TablePtr t = make_table();
-    batch_.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, t.get(), "table ip nfdsr (create if absent)");
-    batch_.add_table(NFT_MSG_DELTABLE, 0, t.get(), "table ip nfdsr (delete old ruleset)");
+void Builder::table() {
     TablePtr n = make_table();
     Udata ud;
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_TABLE_COMMENT,
                          clip("nfdsr on " + plan_.node +
-                              ": DSR load balancing, managed by nfdsrd (replaced as a whole on every apply)")
+                              ": DSR load balancing, managed by nfdsrd (changes are applied as one transaction)")
                              .c_str());
     nftnl_table_set_data(n.get(), NFTNL_TABLE_USERDATA, ud.data(), ud.len());
-    batch_.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, n.get(), "table ip nfdsr");
+    out_.table_fingerprint = fingerprint(n.get());
+    out_.table = std::move(n);
 }
 
 // The Maglev maps are keyed by a hash result (32-bit integer, host byte
@@ -343,7 +320,12 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
                                std::uint32_t key_byteorder, bool vmap, const std::string& comment,
                                std::uint32_t hash_mod) {
     SetPtr s(nftnl_set_alloc());
-    const std::uint32_t id = next_set_id_++;
+    // The id names the set inside one transaction (rules created in the same
+    // batch refer to it by name and id). Derived from the name, not from the
+    // position, so that an unchanged set has an unchanged fingerprint.
+    std::uint32_t id = 2166136261u;  // FNV-1a
+    for (unsigned char c : name) id = (id ^ c) * 16777619u;
+    while (id == 0 || !set_ids_used_.insert(id).second) ++id;
     nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
     nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
     nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
@@ -361,39 +343,21 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod);
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_SET_COMMENT, clip(comment).c_str());
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, ud.data(), ud.len());
-    batch_.add_set(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, s.get(),
-                   std::string(vmap ? "map " : "set ") + name + " (" + comment + ")");
-    set_ids_[name] = id;
+    Set set;
+    set.name = name;
+    set.what = std::string(vmap ? "map " : "set ") + name + " (" + comment + ")";
+    set.map = vmap;
+    set.fingerprint = fingerprint(s.get());
+    set.def = std::move(s);
+    set_index_[name] = out_.sets.size();
+    out_.sets.push_back(std::move(set));
     return id;
 }
 
-void Builder::add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
-                        const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap) {
-    // Chunk so that one message's element list (a nested attribute, 16-bit
-    // length) stays well below 64 KiB even with 255-byte chain names.
-    std::size_t i = 0;
-    while (i < elems.size()) {
-        SetPtr s(nftnl_set_alloc());
-        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
-        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
-        nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_ID, set_id);
-        std::size_t bytes = 0;
-        const std::size_t first = i;
-        for (; i < elems.size() && bytes < 48 * 1024; ++i) {
-            const auto& [key, chain] = elems[i];
-            nftnl_set_elem* e = nftnl_set_elem_alloc();
-            nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<std::uint32_t>(key.size()));
-            if (vmap) {
-                nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<std::uint32_t>(NFT_GOTO));
-                nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain.c_str());
-            }
-            nftnl_set_elem_add(s.get(), e);
-            bytes += 64 + key.size() + chain.size();
-        }
-        batch_.add_set_elems(NLM_F_CREATE | NLM_F_EXCL, s.get(),
-                             "elements " + std::to_string(first) + ".." + std::to_string(i - 1) + " of " + what);
-    }
+void Builder::add_elems(const std::string& set, std::uint32_t, const std::string&,
+                        const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool) {
+    auto& target = out_.sets.at(set_index_.at(set)).elems;
+    for (const auto& [key, chain] : elems) target.push_back(Element{key, chain});
 }
 
 void Builder::add_chain(const std::string& name, const std::string& comment, int hook, int prio) {
@@ -409,8 +373,14 @@ void Builder::add_chain(const std::string& name, const std::string& comment, int
     Udata ud;
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_CHAIN_COMMENT, clip(comment).c_str());
     nftnl_chain_set_data(c.get(), NFTNL_CHAIN_USERDATA, ud.data(), ud.len());
-    batch_.add_chain(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, c.get(),
-                     "chain " + name + " (" + comment + ")");
+    Chain chain;
+    chain.name = name;
+    chain.what = "chain " + name + " (" + comment + ")";
+    chain.base = hook >= 0;
+    chain.fingerprint = fingerprint(c.get());
+    chain.def = std::move(c);
+    chain_index_[name] = out_.chains.size();
+    out_.chains.push_back(std::move(chain));
 }
 
 RulePtr Builder::rule(const std::string& chain) {
@@ -425,8 +395,12 @@ void Builder::commit_rule(RulePtr r, const std::string& chain, const std::string
     Udata ud;
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_RULE_COMMENT, clip(comment).c_str());
     nftnl_rule_set_data(r.get(), NFTNL_RULE_USERDATA, ud.data(), ud.len());
-    batch_.add_rule(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, r.get(),
-                    "rule in chain " + chain + " (\"" + comment + "\")");
+    Rule rule;
+    rule.what = "rule in chain " + chain + " (\"" + comment + "\")";
+    rule.fingerprint = fingerprint(r.get());
+    rule.sets = looked_up_sets(r.get());
+    rule.rule = std::move(r);
+    out_.chains.at(chain_index_.at(chain)).rules.push_back(std::move(rule));
 }
 
 void Builder::load_tuple(nftnl_rule* r, bool dst) {
@@ -855,16 +829,12 @@ void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
 
 }  // namespace
 
-void build_replace(const plan::NodePlan& plan, Batch& batch) {
-    Builder b(plan, batch);
-    b.table_replace();
+Ruleset build(const plan::NodePlan& plan) {
+    Ruleset rs;
+    Builder b(plan, rs);
+    b.table();
     b.ruleset();
-}
-
-void build_delete(Batch& batch) {
-    TablePtr t = make_table();
-    batch.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, t.get(), "table ip nfdsr (create if absent)");
-    batch.add_table(NFT_MSG_DELTABLE, 0, t.get(), "table ip nfdsr (delete)");
+    return rs;
 }
 
 }  // namespace detail

@@ -1,4 +1,4 @@
-// NodePlan -> the objects of table ip nfdsr, appended to one Batch.
+// NodePlan -> the objects of table ip nfdsr (model.hpp).
 // Names are exposed so tests and `nfdsrctl` can address chains/counters.
 #pragma once
 
@@ -9,7 +9,7 @@
 namespace nfdsr::nft {
 
 namespace detail {
-class Batch;
+struct Ruleset;
 }
 
 // "svc_<name>_<proto>_<port>" (name characters outside [A-Za-z0-9_-] become '_').
@@ -23,10 +23,9 @@ std::string to_string(plan::Ipv4 a);
 const char* to_string(plan::Protocol p);
 
 namespace detail {
-// Append "replace table ip nfdsr with the ruleset of `plan`" to `batch`.
-void build_replace(const plan::NodePlan& plan, Batch& batch);
-// Append "delete table ip nfdsr if it exists".
-void build_delete(Batch& batch);
+// The table, sets, chains and rules `plan` asks for. Throws NftError if the
+// plan is inconsistent (a service listed twice, a bucket naming no backend).
+Ruleset build(const plan::NodePlan& plan);
 }  // namespace detail
 
 }  // namespace nfdsr::nft
