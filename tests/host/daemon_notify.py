@@ -20,23 +20,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-NFDSRD, SRC = sys.argv[1], sys.argv[2]
-NS = f"nfdsr-notify-{os.getpid()}"
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from nfdsr_testlib import HostTest  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
+T = HostTest("notify")
+SRC, check = T.src, T.check
 
 
 def ruleset():
-    return subprocess.run(["ip", "netns", "exec", NS, "nft", "list", "ruleset"],
-                          check=True, capture_output=True, text=True).stdout
+    return T.sh("nft", "list", "ruleset", check=True).stdout
 
 
 def recv(sock, timeout=10.0):
@@ -52,13 +47,9 @@ def recv(sock, timeout=10.0):
     return out
 
 
-tmp = tempfile.mkdtemp(prefix="nfdsr-notify.")
-subprocess.run(["ip", "netns", "add", NS], check=True)
-try:
-    subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
+with T.netns("nfdsr-notify.") as tmp:
     # host settings: nfdsrd turns off send_redirects (owned) and reports ip_forward
-    subprocess.run(["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=1",
-                    "net.ipv4.ip_forward=0"], check=True)
+    T.sh("sysctl", "-qw", "net.ipv4.conf.all.send_redirects=1", "net.ipv4.ip_forward=0", check=True)
     config = os.path.join(tmp, "nfdsr.yaml")
     shutil.copy(os.path.join(SRC, "examples/reference-lab.yaml"), config)
 
@@ -69,8 +60,8 @@ try:
     errlog = open(os.path.join(tmp, "stderr.log"), "w+")
     st = os.fstat(errlog.fileno())
     env = dict(os.environ, NOTIFY_SOCKET=sock_path, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
-    proc = subprocess.Popen(["ip", "netns", "exec", NS, NFDSRD, "--config", config, "--node", "k8s-s",
-                             "--no-module"], env=env, stderr=errlog, stdout=subprocess.DEVNULL)
+    proc = T.nfdsrd_popen("--config", config, "--node", "k8s-s", "--no-module",
+                          env=env, stderr=errlog, stdout=subprocess.DEVNULL)
 
     m = recv(sock)
     check(m.get("READY") == "1", "READY=1 after the first apply")
@@ -78,8 +69,7 @@ try:
           "STATUS names what was applied")
     before = ruleset()
     check("table ip nfdsr" in before, "table ip nfdsr installed")
-    redirects = subprocess.run(["ip", "netns", "exec", NS, "sysctl", "-n", "net.ipv4.conf.all.send_redirects"],
-                               check=True, capture_output=True, text=True).stdout.strip()
+    redirects = T.sh("sysctl", "-n", "net.ipv4.conf.all.send_redirects", check=True).stdout.strip()
     check(redirects == "0", "start: nfdsrd set net.ipv4.conf.all.send_redirects = 0 (entry node)")
 
     # reload, same config
@@ -123,8 +113,8 @@ try:
 
     # start with a broken config: nothing changes, the daemon keeps running
     # and waits for SIGHUP with a valid one
-    proc = subprocess.Popen(["ip", "netns", "exec", NS, NFDSRD, "--config", config, "--node", "k8s-s",
-                             "--no-module"], env=env, stderr=errlog, stdout=subprocess.DEVNULL)
+    proc = T.nfdsrd_popen("--config", config, "--node", "k8s-s", "--no-module",
+                          env=env, stderr=errlog, stdout=subprocess.DEVNULL)
     m = recv(sock)
     check(m.get("READY") == "1" and m.get("STATUS", "").startswith("not applied: invalid config: ")
           and ":10:54: services[0].backends[0].port:" in m.get("STATUS", ""),
@@ -141,9 +131,5 @@ try:
     proc.send_signal(signal.SIGTERM)
     check(recv(sock).get("STOPPING") == "1", "SIGTERM: STOPPING=1")
     check(proc.wait(timeout=10) == 0, "SIGTERM: exit 0")
-finally:
-    subprocess.run(["ip", "netns", "del", NS])
-    shutil.rmtree(tmp, ignore_errors=True)
 
-print("PASS" if not failures else f"FAILED: {len(failures)} checks")
-sys.exit(1 if failures else 0)
+T.exit()

@@ -12,27 +12,17 @@ with the reference lab config:
   - metrics.listen on another address moves the endpoint; "" disables it.
 """
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-NFDSRD, SRC = sys.argv[1], sys.argv[2]
-NS = f"nfdsr-metrics-{os.getpid()}"
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from nfdsr_testlib import HostTest  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def sh(*cmd):
-    return subprocess.run(["ip", "netns", "exec", NS, *cmd], capture_output=True, text=True)
+T = HostTest("metrics")
+SRC, check, sh = T.src, T.check, T.sh
 
 
 def get(addr, port, path="/metrics"):
@@ -59,15 +49,12 @@ def main(d):
     cfg = os.path.join(d, "nfdsr.yaml")
     with open(cfg, "w") as f:
         f.write(base)
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    sh("ip", "link", "set", "lo", "up")
     sh("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
     sh("ip", "link", "set", "eth1", "up")
     sh("ip", "addr", "add", "192.168.10.10/24", "dev", "eth0")
     sh("ip", "link", "set", "eth0", "up")
     log = open(os.path.join(d, "nfdsrd.log"), "w")
-    p = subprocess.Popen(["ip", "netns", "exec", NS, NFDSRD, "--no-module", "--config", cfg, "--log-level", "debug"],
-                         stdout=log, stderr=log)
+    p = T.nfdsrd_popen("--no-module", "--config", cfg, "--log-level", "debug", stdout=log, stderr=log)
     try:
         check(wait_for("127.0.0.1", 9798), "endpoint answers on 127.0.0.1:9798 (default)")
         rc, body = get("127.0.0.1", 9798)
@@ -121,18 +108,14 @@ def main(d):
         except subprocess.TimeoutExpired:
             p.kill()
         log.close()
-        if failures:
+        if T.failures:
             print(open(os.path.join(d, "nfdsrd.log")).read()[-3000:])
 
 
-d = tempfile.mkdtemp(prefix="nfdsr-metrics-")
-try:
-    main(d)
-except Exception as e:  # noqa: BLE001
-    failures.append(str(e))
-    print("FAIL:", e)
-finally:
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
-    shutil.rmtree(d, ignore_errors=True)
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+with T.netns("nfdsr-metrics-") as d:
+    try:
+        main(d)
+    except Exception as e:  # noqa: BLE001
+        T.failures.append(str(e))
+        print("FAIL:", e)
+T.exit()

@@ -64,23 +64,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (src) {
-		char ip[64];
-		unsigned sport = 0;
-		snprintf(ip, sizeof(ip), "%s", src);
-		char *c = strrchr(ip, ':');
-		if (c && !v6) {
-			*c = 0;
-			sport = (unsigned)atoi(c + 1);
-		}
-		struct sockaddr_storage sa;
-		socklen_t sl;
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (pc_parse_addr(ip, sport, &sa, &sl) < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0) {
-			printf("ERROR bind %s: %s\n", src, strerror(errno));
-			return 2;
-		}
+	if (src && pc_bind_src(fd, src, v6, 1) < 0) {
+		printf("ERROR bind %s: %s\n", src, strerror(errno));
+		return 2;
 	}
 	long long deadline = pc_now_ms() + timeout_ms;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -141,21 +141,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (src) {
-		char ip[64];
-		unsigned sport = 0;
-		snprintf(ip, sizeof(ip), "%s", src);
-		char *c = strrchr(ip, ':');
-		if (c && !v6) {
-			*c = 0;
-			sport = (unsigned)atoi(c + 1);
-		}
-		struct sockaddr_storage sa;
-		socklen_t sl;
-		if (pc_parse_addr(ip, sport, &sa, &sl) < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0) {
-			perror("bind --src");
-			return 2;
-		}
+	if (src && pc_bind_src(fd, src, v6, 0) < 0) {
+		perror("bind --src");
+		return 2;
 	}
 	if (connect(fd, (struct sockaddr *)&dst, dl) < 0) {
 		perror("connect");

@@ -35,6 +35,32 @@ static inline int pc_parse_addr(const char *ip, unsigned port, struct sockaddr_s
 	return -1;
 }
 
+/*
+ * --src IP[:PORT]: bind fd to it before connecting. For IPv6 (v6 != 0) the
+ * whole string is the address (port 0). reuseaddr sets SO_REUSEADDR first.
+ * 0 on success, -1 on a bad address or a failed bind (errno from bind).
+ */
+static inline int pc_bind_src(int fd, const char *src, int v6, int reuseaddr)
+{
+	char ip[64];
+	unsigned sport = 0;
+	snprintf(ip, sizeof(ip), "%s", src);
+	char *c = strrchr(ip, ':');
+	if (c && !v6) {
+		*c = 0;
+		sport = (unsigned)atoi(c + 1);
+	}
+	struct sockaddr_storage sa;
+	socklen_t sl;
+	if (reuseaddr) {
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (pc_parse_addr(ip, sport, &sa, &sl) < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0)
+		return -1;
+	return 0;
+}
+
 /* sockaddr -> "ip:port" ("[v6]:port"; v4-mapped v6 printed as v4). */
 static inline const char *pc_fmt_addr(const struct sockaddr *sa, char *buf, size_t n)
 {
