@@ -1,5 +1,7 @@
 #include "cli/dispatch_override.hpp"
 
+#include "cli/daemon_state.hpp"
+
 #include "common/log.hpp"
 
 #include <cerrno>
@@ -13,17 +15,11 @@ namespace nfdsr::ops {
 
 namespace {
 
-std::string run_dir()
-{
-    const char* env = std::getenv("NFDSR_RUN_DIR");
-    return env && *env ? env : "/run/nfdsr";
-}
-
 const char* name_of(plan::Dispatch d) { return d == plan::Dispatch::ipip ? "ipip" : "opt"; }
 
 }  // namespace
 
-std::string dispatch_override_path() { return run_dir() + "/dispatch"; }
+std::string dispatch_override_path() { return runtime_dir() + "/dispatch"; }
 
 std::optional<plan::Dispatch> read_dispatch_override()
 {
@@ -47,7 +43,7 @@ std::optional<plan::Dispatch> read_dispatch_override()
 void write_dispatch_override(plan::Dispatch d)
 {
     const std::string path = dispatch_override_path();
-    std::filesystem::create_directories(run_dir());
+    std::filesystem::create_directories(runtime_dir());
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);

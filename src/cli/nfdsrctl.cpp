@@ -1,6 +1,7 @@
 // nfdsrctl: validate, plan, apply, show and flush the nfdsr configuration.
 // Exit codes: 0 ok, 1 error, 2 usage.
 #include "cli/check.hpp"
+#include "cli/daemon_state.hpp"
 #include "cli/dispatch_override.hpp"
 #include "cli/observe.hpp"
 #include "cli/ops.hpp"
@@ -9,8 +10,15 @@
 #include "nft/nft_apply.hpp"
 #include "plan/describe.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <iostream>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -42,6 +50,9 @@ Commands:
                                      installed ruleset and module state; with
                                      FILE also the plan for this node
   flush [--no-module]                remove table ip nfdsr and module state
+  reload [--timeout SECONDS]         make the running nfdsrd re-read its config
+                                     (SIGHUP) and wait for the result: exit 0
+                                     when applied, 1 with the error otherwise
   status [--config FILE] [--node NAME] [--no-module] [-o json]
                                      roles, dispatch, module state, per
                                      service/backend counters, flow table
@@ -56,7 +67,8 @@ Commands:
                                      computes for it)
 
 Options:
-  --config FILE  status/trace/check/dispatch: cluster config (default /etc/nfdsr/nfdsr.yaml)
+  --config FILE  status/trace/check/dispatch: cluster config (default: the one
+                 the running nfdsrd applies, else /etc/nfdsr/nfdsr.yaml)
   --node NAME    this node's name in the config (default: the node whose
                  address is configured on a local interface)
   --no-module    do not talk to nfdsr.ko
@@ -76,6 +88,8 @@ struct Args {
     std::vector<std::string> positional;
     std::string node;
     std::string config = "/etc/nfdsr/nfdsr.yaml";
+    bool config_given = false;
+    unsigned timeout = 60;  // reload
     bool no_module = false;
     bool verbose = false;
     bool json = false;
@@ -96,8 +110,18 @@ Args parse_args(int argc, char** argv)
             if (++i >= argc)
                 throw UsageError("--config needs a FILE");
             a.config = argv[i];
+            a.config_given = true;
         } else if (arg.rfind("--config=", 0) == 0) {
             a.config = arg.substr(9);
+            a.config_given = true;
+        } else if (arg == "--timeout") {
+            if (++i >= argc)
+                throw UsageError("--timeout needs SECONDS");
+            try {
+                a.timeout = static_cast<unsigned>(std::stoul(argv[i]));
+            } catch (const std::exception&) {
+                throw UsageError(std::string("--timeout: not a number of seconds: ") + argv[i]);
+            }
         } else if (arg == "--no-module") {
             a.no_module = true;
         } else if (arg == "-v" || arg == "--verbose") {
@@ -312,18 +336,62 @@ int cmd_flush(const Args& a)
     return exit_ok;
 }
 
+// What the running nfdsrd installed: its config (unless --config names
+// another) and its health results, so status and trace show the plan that is
+// live. Without a daemon: the config as is, every backend counted healthy.
+struct DaemonView {
+    std::optional<ops::DaemonState> state;
+    std::string why;  // no daemon: why
+    std::string config;
+    std::string node;
+    const plan::DownSet* down() const
+    {
+        static const plan::DownSet none;
+        return state ? &state->down : &none;
+    }
+};
+
+DaemonView daemon_view(const Args& a)
+{
+    DaemonView v;
+    v.state = ops::read_daemon_state(v.why);
+    v.config = a.config;
+    if (v.state && !a.config_given && !v.state->config.empty())
+        v.config = v.state->config;
+    if (v.state && v.config != v.state->config)
+        v.state->down.clear();  // its health results are about another config
+    v.node = a.node.empty() && v.state && v.config == v.state->config ? v.state->node : a.node;
+    return v;
+}
+
+std::string describe_daemon(const DaemonView& v)
+{
+    if (!v.state)
+        return "not running: " + v.why + "; health results unknown";
+    const auto& s = *v.state;
+    std::string out = "running (pid " + std::to_string(s.pid) + "), " + s.config + ", reloads " +
+                      std::to_string(s.reloads);
+    if (s.failed_reloads)
+        out += " (" + std::to_string(s.failed_reloads) + " failed)";
+    out += s.last_ok ? "; " + s.status : "; last apply FAILED: " + s.status;
+    return out;
+}
+
 // Status: the plan from the config (if it loads), nftables counters, module.
 int cmd_status(const Args& a)
 {
     expect_positional(a, 0, 0);
+    const DaemonView view = daemon_view(a);
     std::optional<plan::NodePlan> p;
     std::string plan_error;
     try {
-        p = ops::load_plan(a.config, a.node);
+        p = ops::load(view.config, view.node, *view.down()).plan;
     } catch (const std::exception& e) {
         plan_error = one_line(e.what());
     }
-    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module);
+    const bool health_known = view.state && view.config == view.state->config;
+    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, health_known);
+    snap.daemon = describe_daemon(view);
     if (!plan_error.empty())
         snap.config_error = plan_error + (snap.config_error.empty() ? "" : "; " + snap.config_error);
     std::cout << (a.json ? ops::render_status_json(snap) : ops::render_status_text(snap));
@@ -347,9 +415,50 @@ int cmd_trace(const Args& a)
         else if (a.positional[2] != "tcp")
             throw UsageError("trace: protocol must be tcp or udp, not '" + a.positional[2] + "'");
     }
-    const auto p = ops::load_plan(a.config, a.node);
+    const DaemonView view = daemon_view(a);
+    const auto p = ops::load(view.config, view.node, *view.down()).plan;
     std::cout << ops::render_trace(p, q, ops::trace(p, q), a.json);
     return exit_ok;
+}
+
+// SIGHUP to nfdsrd, then wait until its state file counts one more reload.
+int cmd_reload(const Args& a)
+{
+    expect_positional(a, 0, 0);
+    std::string why;
+    const auto before = ops::read_daemon_state(why);
+    if (!before) {
+        std::cerr << "nfdsrctl: reload: " << why << "; start it (systemctl start nfdsr)\n";
+        return exit_error;
+    }
+    if (kill(before->pid, SIGHUP) != 0) {
+        std::cerr << "nfdsrctl: reload: cannot signal nfdsrd (pid " << before->pid << "): " << std::strerror(errno)
+                  << "\n";
+        return exit_error;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.timeout);
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        const auto now = ops::read_daemon_state(why);
+        if (!now) {
+            std::cerr << "nfdsrctl: reload: " << why << "\n";
+            return exit_error;
+        }
+        if (now->pid == before->pid && now->reloads > before->reloads) {
+            if (now->last_ok) {
+                std::cout << "reloaded: " << now->status << "\n";
+                return exit_ok;
+            }
+            std::cerr << "nfdsrctl: reload failed, nfdsrd keeps the running configuration: " << now->status
+                      << "\n";
+            return exit_error;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            std::cerr << "nfdsrctl: reload: nfdsrd (pid " << before->pid << ") did not finish within " << a.timeout
+                      << " s; see its log (journalctl -u nfdsr)\n";
+            return exit_error;
+        }
+    }
 }
 
 int cmd_check(const Args& a)
@@ -384,6 +493,8 @@ int run(const Args& a)
         return cmd_trace(a);
     if (a.command == "check")
         return cmd_check(a);
+    if (a.command == "reload")
+        return cmd_reload(a);
     throw UsageError(a.command.empty() ? "missing COMMAND" : "unknown command '" + a.command + "'");
 }
 

@@ -183,7 +183,7 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
     return o.str();
 }
 
-metrics::Snapshot collect(const plan::NodePlan* plan, bool module)
+metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known)
 {
     metrics::Snapshot s;
     std::map<std::string, nft::Counter> counters;
@@ -224,8 +224,10 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module)
                 bs.weight = b.weight;
                 bs.buckets = buckets[i];
                 bs.up = bs.buckets > 0;  // in the Maglev table (not drained, not down)
-                if (!b.healthy)          // only nfdsrd's plans know health results
-                    bs.health = "down";
+                if (!e.health_checked)
+                    bs.health = "unchecked";
+                else if (health_known)
+                    bs.health = b.healthy ? "up" : "down";
                 bs.local = b.node == plan->node;
                 if (auto it = counters.find(nft::backend_chain_name(chain, b)); it != counters.end()) {
                     bs.packets = it->second.packets;
@@ -300,6 +302,8 @@ std::string render_status_text(const metrics::Snapshot& s)
           << "dispatch: " << dispatch_modes(s) << "\n";
     if (!s.config_error.empty())
         o << "error:    " << s.config_error << "\n";
+    if (!s.daemon.empty())
+        o << "nfdsrd:   " << s.daemon << "\n";
     o << "nftables: table ip " << nft::kTable << (s.table_installed ? " installed" : " not installed") << "\n";
     if (!s.module_queried) {
         o << "module:   not queried (--no-module)\n";
@@ -361,6 +365,7 @@ std::string render_status_json(const metrics::Snapshot& s)
             o << (i ? ", " : "") << str(modes[i]);
     }
     o << "],\n  \"error\": " << (s.config_error.empty() ? "null" : str(s.config_error))
+      << ",\n  \"nfdsrd\": " << (s.daemon.empty() ? "null" : str(s.daemon))
       << ",\n  \"nftables\": {\"table\": \"ip " << nft::kTable << "\", \"installed\": "
       << (s.table_installed ? "true" : "false") << "},\n  \"module\": ";
     if (!s.module_queried) {

@@ -35,8 +35,10 @@ TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q);
 std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const TraceResult& r, bool json);
 
 // Plan (if any) + nftables counters + module state (if `module`).
-// Errors of the parts are recorded in the snapshot, not thrown.
-metrics::Snapshot collect(const plan::NodePlan* plan, bool module);
+// `health_known`: the plan carries nfdsrd's health results (backends of
+// health-checked services are "up"/"down"; otherwise "unknown"). Errors of
+// the parts are recorded in the snapshot, not thrown.
+metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known);
 
 std::string render_status_text(const metrics::Snapshot& s);
 std::string render_status_json(const metrics::Snapshot& s);

@@ -3,6 +3,7 @@
 // state live in the kernel; a restart or crash of the daemon does not
 // interrupt traffic).
 #include "cli/check.hpp"
+#include "cli/daemon_state.hpp"
 #include "cli/observe.hpp"
 #include "cli/ops.hpp"
 #include "common/log.hpp"
@@ -180,7 +181,7 @@ struct Observed {
             p = plan;
             a = apply;
         }
-        auto snap = ops::collect(p.get(), module);
+        auto snap = ops::collect(p.get(), module, true);
         snap.apply = a;
         return metrics::render_prometheus(snap);
     }
@@ -284,6 +285,31 @@ void host_settings(const ops::Loaded& loaded, bool module)
     }
 }
 
+// The state file nfdsrctl reads (status/trace health, reload): rewritten
+// after every apply and health change. A write error is logged once.
+void publish(const Options& o, const Applied& state, bool last_ok, const std::string& status)
+{
+    static std::string last_error;
+    ops::DaemonState s;
+    s.pid = getpid();
+    s.config = o.config;
+    s.node = checks.node;
+    s.reloads = state.reloads;
+    s.failed_reloads = state.failed_reloads;
+    s.last_ok = last_ok;
+    s.status = status;
+    s.down = checks.applied_down;
+    try {
+        ops::write_daemon_state(s);
+        last_error.clear();
+    } catch (const std::exception& e) {
+        if (last_error != e.what())
+            NFDSR_LOG(warning) << "state for nfdsrctl: " << e.what()
+                               << " (nfdsrctl status/reload will not see this daemon)";
+        last_error = e.what();
+    }
+}
+
 // The plan that is running now (for restoring the module after a failed apply).
 std::shared_ptr<const plan::NodePlan> last_plan()
 {
@@ -384,9 +410,10 @@ int main(int argc, char** argv)
 
     Applied state;
     std::string status;
+    bool last_ok = false;
     observed.module = o.module;
     std::unique_ptr<metrics::Server> metrics_server;
-    if (apply(o, "start", status)) {
+    if ((last_ok = apply(o, "start", status))) {
         state.summary = status;
         update_metrics_server(metrics_server);
     } else {
@@ -398,6 +425,7 @@ int main(int argc, char** argv)
         state.summary = "not applied: " + status;
     }
     notify("READY=1\nSTATUS=" + state.summary);
+    publish(o, state, last_ok, state.summary);
     std::vector<pollfd> fds;
     for (;;) {
         fds.assign(1, pollfd{sigfd, POLLIN, 0});
@@ -425,9 +453,12 @@ int main(int argc, char** argv)
             checks.dirty = true;
         checks.endpoints.run(all.subspan(endpoints_at), now);
         if (checks.dirty && now >= checks.retry_at) {
-            if (checks.prober.down() == checks.applied_down || apply_health(o))
+            if (checks.prober.down() == checks.applied_down) {
                 checks.dirty = false;
-            else
+            } else if (apply_health(o)) {
+                checks.dirty = false;
+                publish(o, state, last_ok, state.summary);
+            } else
                 checks.retry_at = now + std::chrono::seconds(1);
         }
         if (!(fds[0].revents & POLLIN))
@@ -442,13 +473,14 @@ int main(int argc, char** argv)
             notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
                    o.config);
             ++state.reloads;
-            if (apply(o, "reload", status)) {
+            if ((last_ok = apply(o, "reload", status))) {
                 state.summary = status;
                 update_metrics_server(metrics_server);
             } else {
                 ++state.failed_reloads;
                 NFDSR_LOG(warning) << "reload failed; keeping the running configuration";
             }
+            publish(o, state, last_ok, last_ok ? state.summary : status);
             std::string line = state.summary + "; reloads: " + std::to_string(state.reloads);
             if (state.failed_reloads)
                 line += " (" + std::to_string(state.failed_reloads) + " failed, last: " +

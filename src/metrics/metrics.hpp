@@ -19,7 +19,9 @@ struct BackendSample {
     std::uint32_t weight = 1;
     std::uint32_t buckets = 0;  // Maglev buckets this entry node gives it
     bool local = false;          // on this node
-    std::string health = "unknown";  // "up" / "down" / "unknown" (no health checks)
+    // "up" / "down" (health check results), "unchecked" (the service has no
+    // health_check), "unknown" (checked, but nfdsrd is not running to say)
+    std::string health = "unknown";
     bool up = true;                  // in the Maglev table
     std::uint64_t packets = 0;       // entry node: dispatched to it (backend chain counter)
     std::uint64_t bytes = 0;
@@ -63,6 +65,7 @@ struct Snapshot {
     std::vector<ServiceSample> services;  // entry services of this node
     std::vector<std::string> backend_of;  // "svc1 192.168.10.10:31615/tcp -> webpod1 172.16.2.214:80"
     std::optional<ApplySample> apply;     // only in the daemon
+    std::string daemon;                   // nfdsrctl: "running (pid N), ..." or why not
     ModuleSample module;
     bool module_queried = false;  // false: --no-module, module not asked
 };

@@ -131,6 +131,7 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
             e.backends = local;
             e.maglev = maglev;
             e.hash_seed = config.hash_seed;
+            e.health_checked = s.health_check.has_value();
             t.services.push_back(std::move(e));
         }
     }
@@ -171,6 +172,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name, const 
             e.backends = backend_plans(config, s, self->name, down);
             e.maglev = maglev_table(e.backends, s.maglev_table_size);
             e.hash_seed = config.hash_seed;
+            e.health_checked = s.health_check.has_value();
             plan.entry.push_back(std::move(e));
         }
         for (const auto& b : s.backends) {

@@ -50,6 +50,7 @@ struct EntryServicePlan {
     std::vector<std::uint32_t> maglev;
     // Seed for the nft jhash over (client address . client port).
     std::uint32_t hash_seed = 0;
+    bool health_checked = false;  // the service has a health_check
 };
 
 // This node serves service vip:vport/proto with a local backend.

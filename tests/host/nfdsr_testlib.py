@@ -37,13 +37,18 @@ class HostTest:
         return subprocess.run(self.nsexec(*cmd), check=check, capture_output=True, text=True)
 
     def nfdsrd_popen(self, *args, **popen_kw):
-        """Start nfdsrd inside the namespace."""
-        return subprocess.Popen(self.nsexec(self.nfdsrd, *args), **popen_kw)
+        """Start nfdsrd inside the namespace. Its runtime directory (state
+        file, dispatch override) is $NFDSR_RUN_DIR if the caller's env sets
+        it, else <tmp>/run: never the host's /run/nfdsr."""
+        env = dict(popen_kw.pop("env", None) or os.environ)
+        env.setdefault("NFDSR_RUN_DIR", self.run_dir)
+        return subprocess.Popen(self.nsexec(self.nfdsrd, *args), env=env, **popen_kw)
 
     @contextlib.contextmanager
     def netns(self, tmp_prefix):
         """Create the namespace (lo up) and a temp dir (yielded); remove both on exit."""
         tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+        self.run_dir = os.path.join(tmp, "run")
         try:
             subprocess.run(["ip", "netns", "add", self.ns], check=True)
             self.sh("ip", "link", "set", "lo", "up", check=True)
