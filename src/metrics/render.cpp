@@ -81,6 +81,12 @@ std::string render_prometheus(const Snapshot& s)
     per_backend("nfdsr_backend_up", "gauge",
                 "1 if the backend is in the Maglev table (healthy or not health-checked), else 0.",
                 [](const BackendSample& b) { return std::string(b.up ? "1" : "0"); });
+    w.header("nfdsr_backend_healthy", "gauge",
+             "Health check result: 1 passing, 0 failing (only backends of services with a health_check).");
+    for (const auto& svc : s.services)
+        for (const auto& b : svc.backends)
+            if (b.health == "up" || b.health == "down")
+                w.sample("nfdsr_backend_healthy", backend_labels(svc, b), std::string(b.health == "up" ? "1" : "0"));
     per_backend("nfdsr_backend_weight", "gauge", "Configured backend weight (0 = drained).",
                 [](const BackendSample& b) { return std::to_string(b.weight); });
     w.header("nfdsr_service_dropped_packets_total", "counter",

@@ -28,9 +28,11 @@ Snapshot sample()
     b.packets = 42;
     b.bytes = 2520;
     b.weight = 2;
+    b.health = "up";
     svc.backends.push_back(b);
     b.name = "web\"pod2";
     b.up = false;
+    b.health = "down";
     b.packets = 0;
     b.bytes = 0;
     svc.backends.push_back(b);
@@ -59,6 +61,10 @@ TEST_CASE("per backend counters with service, backend and node labels")
     CHECK(t.find("nfdsr_backend_up{service=\"svc1\",backend=\"web\\\"pod2\",node=\"k8s-w1\"} 0\n") !=
           std::string::npos);
     CHECK(t.find("nfdsr_backend_weight{service=\"svc1\",backend=\"webpod1\",node=\"k8s-w1\"} 2\n") !=
+          std::string::npos);
+    CHECK(t.find("nfdsr_backend_healthy{service=\"svc1\",backend=\"webpod1\",node=\"k8s-w1\"} 1\n") !=
+          std::string::npos);
+    CHECK(t.find("nfdsr_backend_healthy{service=\"svc1\",backend=\"web\\\"pod2\",node=\"k8s-w1\"} 0\n") !=
           std::string::npos);
     CHECK(t.find("nfdsr_service_dropped_packets_total{service=\"svc1\"} 3\n") != std::string::npos);
 }
