@@ -43,6 +43,18 @@ bool is_nfdsrd(pid_t pid)
     return name == "nfdsrd";  // not a recycled pid
 }
 
+// The daemon manages the network namespace it runs in: one in another
+// namespace (a lab, a container) is not this one's.
+bool same_netns(pid_t pid)
+{
+    struct stat mine {}, theirs {};
+    if (stat("/proc/self/ns/net", &mine) != 0)
+        return true;
+    if (stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &theirs) != 0)
+        return true;  // not allowed to look: assume it is
+    return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
 }  // namespace
 
 void write_daemon_state(const DaemonState& s)
@@ -125,6 +137,10 @@ std::optional<DaemonState> read_daemon_state(std::string& why)
     }
     if (!is_nfdsrd(s.pid)) {
         why = "nfdsrd is not running (" + path + " names pid " + std::to_string(s.pid) + ", which is gone)";
+        return std::nullopt;
+    }
+    if (!same_netns(s.pid)) {
+        why = "nfdsrd (pid " + std::to_string(s.pid) + ") runs in another network namespace";
         return std::nullopt;
     }
     return s;

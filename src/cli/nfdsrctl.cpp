@@ -285,49 +285,6 @@ int cmd_show(const Args& a)
     return rc;
 }
 
-// dispatch set MODE | clear | show: the live switch (cli/dispatch_override.hpp).
-int cmd_dispatch(const Args& a)
-{
-    if (a.positional.empty())
-        throw UsageError("dispatch: expected set opt|ipip, clear or show");
-    const std::string& verb = a.positional[0];
-    const auto previous = ops::read_dispatch_override();
-    if (verb == "show") {
-        expect_positional(a, 1, 1);
-        auto loaded = ops::load(a.config, a.node);
-        std::cout << "dispatch " << plan::to_string(loaded.config.dispatch)
-                  << (previous ? " (live override " + ops::dispatch_override_path() + ")" : " (from " + a.config + ")")
-                  << "\n";
-        return exit_ok;
-    }
-    if (verb == "set") {
-        expect_positional(a, 2, 2);
-        const std::string& mode = a.positional[1];
-        if (mode != "opt" && mode != "ipip")
-            throw UsageError("dispatch set: expected opt or ipip, got '" + mode + "'");
-        ops::write_dispatch_override(mode == "ipip" ? plan::Dispatch::ipip : plan::Dispatch::opt);
-    } else if (verb == "clear") {
-        expect_positional(a, 1, 1);
-        ops::clear_dispatch_override();
-    } else {
-        throw UsageError("dispatch: unknown action '" + verb + "' (set, clear, show)");
-    }
-    try {
-        auto p = ops::load_plan(a.config, a.node);
-        ops::install(p, !a.no_module);
-        std::cout << "node " << p.node << ": dispatch " << (verb == "set" ? a.positional[1] : "from " + a.config)
-                  << " applied\n";
-    } catch (...) {
-        // Leave the override as it was: nothing changed in the data path.
-        if (previous)
-            ops::write_dispatch_override(*previous);
-        else
-            ops::clear_dispatch_override();
-        throw;
-    }
-    return exit_ok;
-}
-
 int cmd_flush(const Args& a)
 {
     expect_positional(a, 0, 0);
@@ -422,6 +379,34 @@ int cmd_trace(const Args& a)
 }
 
 // SIGHUP to nfdsrd, then wait until its state file counts one more reload.
+// Returns whether it applied; `result` is its status line or the error.
+bool reload_daemon(const ops::DaemonState& before, unsigned timeout, std::string& result)
+{
+    if (kill(before.pid, SIGHUP) != 0) {
+        result = "cannot signal nfdsrd (pid " + std::to_string(before.pid) + "): " + std::strerror(errno);
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::string why;
+        const auto now = ops::read_daemon_state(why);
+        if (!now) {
+            result = why;
+            return false;
+        }
+        if (now->pid == before.pid && now->reloads > before.reloads) {
+            result = now->status;
+            return now->last_ok;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            result = "nfdsrd (pid " + std::to_string(before.pid) + ") did not finish within " +
+                     std::to_string(timeout) + " s; see its log (journalctl -u nfdsr)";
+            return false;
+        }
+    }
+}
+
 int cmd_reload(const Args& a)
 {
     expect_positional(a, 0, 0);
@@ -431,34 +416,75 @@ int cmd_reload(const Args& a)
         std::cerr << "nfdsrctl: reload: " << why << "; start it (systemctl start nfdsr)\n";
         return exit_error;
     }
-    if (kill(before->pid, SIGHUP) != 0) {
-        std::cerr << "nfdsrctl: reload: cannot signal nfdsrd (pid " << before->pid << "): " << std::strerror(errno)
+    std::string result;
+    if (reload_daemon(*before, a.timeout, result)) {
+        std::cout << "reloaded: " << result << "\n";
+        return exit_ok;
+    }
+    std::cerr << "nfdsrctl: reload failed, nfdsrd keeps the running configuration: " << result << "\n";
+    return exit_error;
+}
+
+// dispatch set MODE | clear | show: the live switch (cli/dispatch_override.hpp).
+int cmd_dispatch(const Args& a)
+{
+    if (a.positional.empty())
+        throw UsageError("dispatch: expected set opt|ipip, clear or show");
+    const std::string& verb = a.positional[0];
+    const auto previous = ops::read_dispatch_override();
+    const DaemonView view = daemon_view(a);
+    if (verb == "show") {
+        expect_positional(a, 1, 1);
+        auto loaded = ops::load(view.config, view.node);
+        std::cout << "dispatch " << plan::to_string(loaded.config.dispatch)
+                  << (previous ? " (live override " + ops::dispatch_override_path() + ")"
+                               : " (from " + view.config + ")")
                   << "\n";
-        return exit_error;
+        return exit_ok;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.timeout);
-    for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        const auto now = ops::read_daemon_state(why);
-        if (!now) {
-            std::cerr << "nfdsrctl: reload: " << why << "\n";
-            return exit_error;
-        }
-        if (now->pid == before->pid && now->reloads > before->reloads) {
-            if (now->last_ok) {
-                std::cout << "reloaded: " << now->status << "\n";
-                return exit_ok;
-            }
-            std::cerr << "nfdsrctl: reload failed, nfdsrd keeps the running configuration: " << now->status
-                      << "\n";
-            return exit_error;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            std::cerr << "nfdsrctl: reload: nfdsrd (pid " << before->pid << ") did not finish within " << a.timeout
-                      << " s; see its log (journalctl -u nfdsr)\n";
-            return exit_error;
-        }
+    if (verb == "set") {
+        expect_positional(a, 2, 2);
+        const std::string& mode = a.positional[1];
+        if (mode != "opt" && mode != "ipip")
+            throw UsageError("dispatch set: expected opt or ipip, got '" + mode + "'");
+        ops::write_dispatch_override(mode == "ipip" ? plan::Dispatch::ipip : plan::Dispatch::opt);
+    } else if (verb == "clear") {
+        expect_positional(a, 1, 1);
+        ops::clear_dispatch_override();
+    } else {
+        throw UsageError("dispatch: unknown action '" + verb + "' (set, clear, show)");
     }
+    auto restore = [&] {  // leave the override as it was: nothing changed in the data path
+        if (previous)
+            ops::write_dispatch_override(*previous);
+        else
+            ops::clear_dispatch_override();
+    };
+    if (view.state && view.config == view.state->config) {
+        // nfdsrd runs this config: it alone writes the table (it updates what
+        // it installed), so it applies the switch, as a reload.
+        std::string result;
+        if (!reload_daemon(*view.state, a.timeout, result)) {
+            restore();
+            std::cerr << "nfdsrctl: dispatch " << verb << ": nfdsrd did not apply it (override left as it was): "
+                      << result << "\n";
+            return exit_error;
+        }
+        std::cout << "node " << view.state->node << ": dispatch "
+                  << (verb == "set" ? a.positional[1] : "from " + view.config) << " applied by nfdsrd (pid "
+                  << view.state->pid << ")\n";
+        return exit_ok;
+    }
+    try {
+        auto p = ops::load_plan(a.config, a.node);
+        ops::install(p, !a.no_module);
+        std::cout << "node " << p.node << ": dispatch " << (verb == "set" ? a.positional[1] : "from " + a.config)
+                  << " applied\n";
+    } catch (...) {
+        restore();
+        throw;
+    }
+    return exit_ok;
 }
 
 int cmd_check(const Args& a)

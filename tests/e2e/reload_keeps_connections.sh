@@ -6,7 +6,10 @@
 # handles and packet counters), no connection is reset or stalls. SIGHUP with
 # a broken config: the daemon logs it, keeps running, and the ruleset is
 # unchanged byte for byte. SIGHUP removing the extra service: an update again.
+# `nfdsrctl dispatch set ipip` / `clear` with the daemon running: nfdsrd
+# applies the switch (as updates), under the same streams.
 source "$NFDSR_SRC_DIR/tests/e2e/health_common.sh"
+modprobe ipip || lab_fail "cannot load the ipip module" # tunl0 everywhere, for the live dispatch switch
 health_up
 running=$HEALTH_CFG_DIR/running.yaml
 cp "$HEALTH_CFG" "$running"
@@ -47,7 +50,24 @@ p1=$(packets)
 [[ $h1 == "$h0" ]] || lab_fail "stream2's rules were re-created by the reload ($h0 -> $h1)"
 ((p1 >= p0)) || lab_fail "webpod1's packet counter restarted ($p0 -> $p1)"
 lab_ok "reload added service extra as an update: stream2's rules untouched, counter kept ($p0 -> $p1 packets)"
-sleep 2
+
+# the live dispatch switch goes through the daemon (it alone writes the table)
+out=$(lab_exec k8s-s nfdsrctl dispatch set ipip 2>&1) || { echo "$out"; lab_fail "dispatch set ipip"; }
+echo "$out"
+[[ $out == *"applied by nfdsrd (pid $pid)"* ]] || lab_fail "dispatch set did not go through the running nfdsrd"
+set_has() { [[ $(lab_exec k8s-s nft list set ip nfdsr "$1") == *"tcp . $STREAM2_PORT"* ]]; }
+set_has ipip_xlate_services || { lab_exec k8s-s nft list set ip nfdsr ipip_xlate_services; lab_fail "stream2 is not dispatched by ipip after dispatch set"; }
+! set_has opt_services || lab_fail "stream2 still in opt_services after dispatch set ipip"
+line=$(grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1)
+[[ $line == *"updated"* ]] || lab_fail "the dispatch switch replaced the whole table"
+status=$(lab_exec k8s-s nfdsrctl status)
+grep -E '^service stream2 .* dispatch ipip' <<<"$status" || lab_fail "status does not show stream2 on ipip"
+sleep 1
+out=$(lab_exec k8s-s nfdsrctl dispatch clear 2>&1) || { echo "$out"; lab_fail "dispatch clear"; }
+set_has opt_services || lab_fail "stream2 is not back on opt after dispatch clear"
+h2=$(handles) # the switch rewrote stream2's backend chains (route marks); the next reload must not
+lab_ok "dispatch set ipip / clear applied by nfdsrd as updates, under the 20 streams"
+sleep 1
 
 good=$(table_text k8s-s)
 echo "services: [oops" >>"$running"
@@ -68,7 +88,7 @@ done
 ! lab_exec k8s-s nft list chain ip nfdsr svc_extra_tcp_8080 >/dev/null 2>&1 || lab_fail "service extra still installed"
 line=$(grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1)
 [[ $line == *"updated"* ]] || lab_fail "removing a service replaced the whole table"
-[[ $(handles) == "$h0" ]] || lab_fail "stream2's rules were re-created by the second reload"
+[[ $(handles) == "$h2" ]] || lab_fail "stream2's rules were re-created by the second reload"
 lab_ok "reload removed service extra as an update; stream2 untouched"
 
 stream_wait long
