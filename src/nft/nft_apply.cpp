@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "nft/batch.hpp"
+#include "nft/inventory.hpp"
 #include "nft/model.hpp"
 #include "nft/ruleset.hpp"
 #include "nft/transaction.hpp"
@@ -25,6 +26,7 @@ Table::~Table() = default;
 
 void Table::forget() {
     installed_.reset();
+    installed_inventory_.clear();
     pending_.reset();
     batch_.reset();
 }
@@ -32,6 +34,11 @@ void Table::forget() {
 void Table::prepare(const plan::NodePlan& plan) {
     pending_ = std::make_unique<detail::Ruleset>(detail::build(plan));
     batch_.reset();
+    if (installed_ && detail::inventory() != installed_inventory_) {
+        NFDSR_LOG(warning) << "nft: table ip nfdsr was changed outside this process (objects added, deleted or "
+                              "replaced); replacing it whole";
+        installed_.reset();
+    }
     if (installed_) {
         auto update = std::make_unique<detail::Batch>();
         if (detail::emit_update(*installed_, *pending_, *update)) {
@@ -66,6 +73,13 @@ ChangeStats Table::commit() {
                     << st.messages << " messages, " << st.bytes << " bytes)";
     installed_ = std::move(pending_);
     batch_.reset();
+    try {
+        installed_inventory_ = detail::inventory();
+    } catch (const NftError& e) {
+        NFDSR_LOG(warning) << "nft: cannot read back table ip nfdsr (" << e.what()
+                           << "); the next change replaces it whole";
+        installed_.reset();
+    }
     return st;
 }
 

@@ -46,8 +46,9 @@ public:
     Table& operator=(const Table&) = delete;
 
     // Build the transaction that makes the table match `plan` and have the
-    // kernel check it (nothing changes yet). If an update is rejected (the
-    // table was changed behind our back), falls back to a replacement.
+    // kernel check it (nothing changes yet). If the table was changed behind
+    // our back (its objects are not the ones we committed, see
+    // inventory.hpp) or the kernel rejects the update, replaces it whole.
     // Throws NftError if the replacement is rejected too.
     void prepare(const plan::NodePlan& plan);
     // Commit what prepare() built. Throws NftError (the table is unchanged
@@ -58,6 +59,7 @@ public:
 
 private:
     std::unique_ptr<detail::Ruleset> installed_, pending_;
+    std::string installed_inventory_;  // detail::inventory() right after our last commit
     std::unique_ptr<detail::Batch> batch_;
     bool incremental_ = false;
 };

@@ -445,6 +445,19 @@ TEST_CASE("incremental_update") {
         st = commit(a);
         CHECK_FALSE(st.incremental);
         CHECK(canonical_table() == canonical_fresh(a));
+        // changes an update would not notice by itself: a chain emptied, a
+        // rule added (the update only touches buckets)
+        must("nft flush chain ip nfdsr " + be1);
+        st = commit(b);
+        CHECK_FALSE(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(b));
+        must("nft add rule ip nfdsr classify counter accept");
+        st = commit(a);
+        CHECK_FALSE(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(a));
+        // and an untouched table is updated again
+        st = commit(b);
+        CHECK(st.incremental);
     }
     SUBCASE("a rejected update changes nothing") {
         plan::NodePlan bad = a;
