@@ -42,6 +42,10 @@ LAB_PODS=(webpod0 webpod1)
 LAB_POD_GW=169.254.1.1
 
 lab_log() { echo "lab: $*" >&2; }
+LAB_OFFLOAD=${LAB_OFFLOAD:-off} # off: client and pods checksum in software; default: veth defaults
+_lab_offload() { # NS: eth0's checksum offload as LAB_OFFLOAD says
+  [[ $LAB_OFFLOAD == default ]] || ip netns exec "$1" ethtool -K eth0 tx off rx off >/dev/null
+}
 lab_exec() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 _lab_sysctls() { # NS key=value...: one process per namespace (process spawns are slow under TCG)
@@ -125,8 +129,9 @@ lab_up() {
   # Real checksums on the wire, checked on receipt: veth would otherwise pass
   # CHECKSUM_PARTIAL packets along unchecked, hiding a wrong incremental update
   # by nftables' rewrite or nfdsr.ko's strip / reply rewrite.
+  # LAB_OFFLOAD=default keeps the kernel's veth defaults (what real pods have).
   for ns in test-pc "${LAB_PODS[@]}"; do
-    lab_exec "$ns" ethtool -K eth0 tx off rx off >/dev/null || return 1
+    _lab_offload "$ns" || return 1
   done
   for ns in "${all[@]}"; do
     local sc=(net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0)
@@ -151,7 +156,7 @@ _lab_add_node() {
   ip -n sw link set "p-$name" mtu 1500 master br0 up || return 1
   printf '%s\n' "link set lo up" "link set eth0 mtu 1500 up" "addr add $ip/24 dev eth0" |
     ip -n "$name" -batch - || return 1
-  ip netns exec "$name" ethtool -K eth0 tx off rx off >/dev/null || return 1 # real checksums, as in lab_up
+  _lab_offload "$name" || return 1 # real checksums, as in lab_up
   LAB_NODE_IP[$name]=$ip
   LAB_NODES+=("$name")
 }
@@ -201,7 +206,7 @@ lab_add_pod() {
     "route add $LAB_POD_GW dev eth0 scope link" "route add default via $LAB_POD_GW dev eth0" |
     ip -n "$pod" -batch - || return 1
   _lab_sysctls "$pod" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-  ip netns exec "$pod" ethtool -K eth0 tx off rx off >/dev/null || return 1 # real checksums, as in lab_up
+  _lab_offload "$pod" || return 1 # real checksums, as in lab_up
   LAB_POD_IP[$pod]=$ip
   LAB_POD_NODE[$pod]=$node
   LAB_PODS+=("$pod")
