@@ -45,6 +45,10 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
     try {
         // tunl0 and the fwmark routes before nftables starts setting route marks
         route::apply(plan);
+        const nft::ChangeStats next = nft_table.pending();
+        NFDSR_LOG(info) << "nftables: committing the " << (next.incremental ? "update" : "replacement")
+                        << " of table ip " << nft::kTable << " for " << plan.entry.size() << " entry services ("
+                        << next.messages << " messages, " << next.bytes << " bytes)";
         const nft::ChangeStats st = nft_table.commit();
         NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " " << (st.incremental ? "updated" : "replaced")
                         << " (" << plan.entry.size() << " entry services; " << st.messages << " messages)";

@@ -60,6 +60,11 @@ void Table::prepare(const plan::NodePlan& plan) {
     incremental_ = false;
 }
 
+ChangeStats Table::pending() const {
+    if (!batch_) return {};
+    return ChangeStats{incremental_, batch_->messages(), batch_->bytes()};
+}
+
 ChangeStats Table::commit() {
     if (!batch_ || !pending_) throw NftError("internal: nft::Table::commit() without prepare()");
     ChangeStats st{incremental_, batch_->messages(), batch_->bytes()};

@@ -56,6 +56,8 @@ public:
     ChangeStats commit();
     // Next prepare() replaces the whole table.
     void forget();
+    // What commit() would send (after prepare()).
+    ChangeStats pending() const;
 
 private:
     std::unique_ptr<detail::Ruleset> installed_, pending_;

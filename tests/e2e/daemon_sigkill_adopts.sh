@@ -28,15 +28,16 @@ sleep 2
 cp "$big" "$running"
 pid=$(daemon_pid k8s-s)
 kill -HUP "$pid"
-# kill as soon as the new batch is built and being sent (the log line comes
-# right before the sendmsg), i.e. in the middle of the apply
+# kill as soon as the new batch is built, checked by the kernel and being
+# sent (the log line comes right before the sendmsg), i.e. in the middle of
+# the apply
 for ((i = 0; i < 1500; i++)); do
-  grep -q 'replacing table ip nfdsr for node k8s-s (303 entry' "$LAB_LOG/nfdsrd-k8s-s.log" && break
+  grep -q 'committing the update of table ip nfdsr for 303 entry' "$LAB_LOG/nfdsrd-k8s-s.log" && break
   sleep 0.02
 done
 kill -9 "$pid"
 mid=$(table_text k8s-s)
-grep -E 'reload|nft:' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 3
+grep -E 'reload|nftables:' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 3
 out=$(lab_exec test-pc curl -sS --max-time 5 http://192.168.10.10:31615/) || lab_fail "svc1 does not answer with nfdsrd dead"
 lab_expect_contains "$out" "Hostname: webpod" "svc1 answers while nfdsrd is dead"
 
