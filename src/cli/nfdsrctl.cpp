@@ -175,6 +175,11 @@ int cmd_apply(const Args& a)
     ops::clear_dispatch_override();
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()
               << " entry services, " << p.bindings.size() << " bindings\n";
+    std::string why;
+    if (const auto d = ops::read_daemon_state(why))
+        std::cerr << "nfdsrctl: warning: nfdsrd (pid " << d->pid << ") manages this node with " << d->config
+                  << ": its next reload or health change puts that config back; to change what it runs, edit "
+                     "the file and `nfdsrctl reload`\n";
     return exit_ok;
 }
 

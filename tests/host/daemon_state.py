@@ -14,7 +14,9 @@ health lab config (tests/e2e/configs/health-lab.yaml). Only stream2/webpod1
     plan, not the config's);
   - `nfdsrctl reload` waits for the daemon: exit 0 and "reloaded: applied";
     with a broken config exit 1 naming line:column and field, the daemon
-    keeps running; fixed again, exit 0.
+    keeps running; fixed again, exit 0;
+  - `nfdsrctl apply` beside the daemon warns; the daemon's next change sees
+    the table was replaced behind its back and replaces it whole.
 """
 import json
 import os
@@ -123,6 +125,17 @@ while True:
         shutil.copy(os.path.join(SRC, "tests/e2e/configs/health-lab.yaml"), config)
         r = ctl("reload")
         check(r.returncode == 0, "fixed config: reload exit 0")
+
+        # a manual apply beside the daemon: warned; the daemon notices that
+        # the table is no longer the one it committed and replaces it whole
+        r = ctl("apply", config, "--node", "k8s-s", "--no-module")
+        check(r.returncode == 0 and f"warning: nfdsrd (pid {proc.pid}) manages this node" in r.stderr,
+              "apply beside a running nfdsrd warns that the daemon will put its config back")
+        r = ctl("reload")
+        log = open(os.path.join(tmp, "nfdsrd.log")).read()
+        last = [l for l in log.splitlines() if "nftables: table ip nfdsr " in l][-1]
+        check(r.returncode == 0 and "changed outside this process" in log and "replaced" in last,
+              "the daemon's next change replaces the table it no longer owns exactly: " + last.strip())
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
