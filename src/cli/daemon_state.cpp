@@ -67,6 +67,7 @@ void write_daemon_state(const DaemonState& s)
       << "pid\t" << s.pid << "\n"
       << "config\t" << flat(s.config) << "\n"
       << "node\t" << flat(s.node) << "\n"
+      << "reloads_started\t" << s.reloads_started << "\n"
       << "reloads\t" << s.reloads << "\n"
       << "failed_reloads\t" << s.failed_reloads << "\n"
       << "last\t" << (s.last_ok ? "ok" : "failed") << "\n"
@@ -79,6 +80,7 @@ void write_daemon_state(const DaemonState& s)
     const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+    fchmod(fd, 0644);  // for nfdsrctl, whatever the service's UMask
     const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     const int err = errno;
     close(fd);
@@ -93,7 +95,10 @@ std::optional<DaemonState> read_daemon_state(std::string& why)
     const std::string path = daemon_state_path();
     std::ifstream in(path);
     if (!in) {
-        why = "nfdsrd is not running (no " + path + ")";
+        if (errno == EACCES)
+            why = "cannot read " + path + ": " + std::strerror(errno) + " (nfdsrctl needs root to see nfdsrd)";
+        else
+            why = "nfdsrd is not running (no " + path + ")";
         return std::nullopt;
     }
     DaemonState s;
@@ -113,6 +118,8 @@ std::optional<DaemonState> read_daemon_state(std::string& why)
                 s.config = val;
             } else if (key == "node") {
                 s.node = val;
+            } else if (key == "reloads_started") {
+                s.reloads_started = static_cast<unsigned>(std::stoul(val));
             } else if (key == "reloads") {
                 s.reloads = static_cast<unsigned>(std::stoul(val));
             } else if (key == "failed_reloads") {

@@ -22,7 +22,8 @@ struct DaemonState {
     pid_t pid = 0;
     std::string config;           // the config file it applies
     std::string node;             // as which node (empty until an apply worked)
-    unsigned reloads = 0;         // SIGHUPs handled
+    unsigned reloads_started = 0; // SIGHUPs taken (published before the reload reads anything)
+    unsigned reloads = 0;         // reloads finished (last_ok/status are the latest one's)
     unsigned failed_reloads = 0;
     bool last_ok = true;          // the last apply (start, reload) worked
     std::string status;           // one line: what is applied, or why the last apply failed

@@ -51,6 +51,8 @@ void write_dispatch_override(plan::Dispatch d)
         if (!out.flush())
             throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
     }
+    // nfdsrd runs as another (dynamic) user: readable whatever our umask is
+    std::filesystem::permissions(tmp, std::filesystem::perms(0644));
     std::filesystem::rename(tmp, path);  // atomic: a concurrent reload sees old or new
 }
 

@@ -383,7 +383,8 @@ int cmd_trace(const Args& a)
     return exit_ok;
 }
 
-// SIGHUP to nfdsrd, then wait until its state file counts one more reload.
+// SIGHUP to nfdsrd, then wait for the result of a reload that started after
+// `before` was read (so it saw every change made before that).
 // Returns whether it applied; `result` is its status line or the error.
 bool reload_daemon(const ops::DaemonState& before, unsigned timeout, std::string& result)
 {
@@ -391,6 +392,7 @@ bool reload_daemon(const ops::DaemonState& before, unsigned timeout, std::string
         result = "cannot signal nfdsrd (pid " + std::to_string(before.pid) + "): " + std::strerror(errno);
         return false;
     }
+    const unsigned wanted = before.reloads_started + 1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -400,7 +402,12 @@ bool reload_daemon(const ops::DaemonState& before, unsigned timeout, std::string
             result = why;
             return false;
         }
-        if (now->pid == before.pid && now->reloads > before.reloads) {
+        if (now->pid != before.pid) {
+            result = "nfdsrd restarted (pid " + std::to_string(before.pid) + " -> " + std::to_string(now->pid) +
+                     "): " + (now->last_ok ? "" : "last apply failed: ") + now->status;
+            return now->last_ok;
+        }
+        if (now->reloads >= wanted) {
             result = now->status;
             return now->last_ok;
         }
@@ -467,12 +474,19 @@ int cmd_dispatch(const Args& a)
     };
     if (view.state && view.config == view.state->config) {
         // nfdsrd runs this config: it alone writes the table (it updates what
-        // it installed), so it applies the switch, as a reload.
-        std::string result;
-        if (!reload_daemon(*view.state, a.timeout, result)) {
-            restore();
-            std::cerr << "nfdsrctl: dispatch " << verb << ": nfdsrd did not apply it (override left as it was): "
-                      << result << "\n";
+        // it installed), so it applies the switch, as a reload. Its state is
+        // read again now that the override is written (reload_daemon waits
+        // for a reload that started after this read).
+        std::string why, result;
+        const auto now = ops::read_daemon_state(why);
+        const bool applied = now && reload_daemon(*now, a.timeout, result);
+        if (!applied) {
+            const bool finished = now && result.find("did not finish within") == std::string::npos;
+            if (finished || !now)
+                restore();  // it rejected the reload (or is gone): running state unchanged
+            std::cerr << "nfdsrctl: dispatch " << verb << ": nfdsrd did not apply it"
+                      << (finished || !now ? " (override left as it was): " : " yet (the override stays): ")
+                      << (now ? result : why) << "\n";
             return exit_error;
         }
         std::cout << "node " << view.state->node << ": dispatch "

@@ -259,8 +259,9 @@ nft::Table nft_table;
 
 struct Applied {
     std::string summary;  // what is running, for STATUS=
-    unsigned reloads = 0;
+    unsigned reloads = 0;  // SIGHUPs taken
     unsigned failed_reloads = 0;
+    bool reloading = false;  // between taking a SIGHUP and publishing its result
 };
 
 // Host settings: apply those DSR owns (send_redirects off on entry nodes)
@@ -294,7 +295,8 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     s.pid = getpid();
     s.config = o.config;
     s.node = checks.node;
-    s.reloads = state.reloads;
+    s.reloads_started = state.reloads;
+    s.reloads = state.reloads - (state.reloading ? 1 : 0);
     s.failed_reloads = state.failed_reloads;
     s.last_ok = last_ok;
     s.status = status;
@@ -473,6 +475,12 @@ int main(int argc, char** argv)
             notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\nSTATUS=reloading " +
                    o.config);
             ++state.reloads;
+            // Tell nfdsrctl this reload started before it reads the config
+            // and the dispatch override: a change made before this point is
+            // in it (nfdsrctl reload / dispatch set wait on that).
+            state.reloading = true;
+            publish(o, state, last_ok, state.summary);
+            state.reloading = false;
             if ((last_ok = apply(o, "reload", status))) {
                 state.summary = status;
                 update_metrics_server(metrics_server);

@@ -52,7 +52,8 @@ std::map<std::string, Counter> chain_counters()
             if (!table || !chain || std::strcmp(table, kTable) != 0)
                 return;
             nftnl_expr_foreach(r.get(), expr_cb, &out[chain]);
-        });
+        },
+        [&out] { out.clear(); });
     if (!found)
         return {};
     return out;

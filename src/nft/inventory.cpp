@@ -18,6 +18,9 @@ namespace nfdsr::nft::detail {
 
 std::string inventory() {
     std::vector<std::string> lines;
+    // an interrupted dump starts over: drop what it gave so far
+    std::size_t mark = 0;
+    auto restart = [&] { lines.resize(mark); };
     auto ours = [](const char* table) { return table && std::strcmp(table, kTable) == 0; };
     const bool chains = dump(
         NFT_MSG_GETCHAIN,
@@ -32,8 +35,10 @@ std::string inventory() {
                 return;
             lines.push_back(std::string("chain ") + nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME) + " " +
                             std::to_string(nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE)));
-        });
+        },
+        restart);
     if (!chains) return "";
+    mark = lines.size();
     dump(
         NFT_MSG_GETSET,
         [](nlmsghdr* nlh) {
@@ -47,7 +52,9 @@ std::string inventory() {
                 return;
             lines.push_back(std::string("set ") + nftnl_set_get_str(s.get(), NFTNL_SET_NAME) + " " +
                             std::to_string(nftnl_set_get_u64(s.get(), NFTNL_SET_HANDLE)));
-        });
+        },
+        restart);
+    mark = lines.size();
     dump(
         NFT_MSG_GETRULE,
         [](nlmsghdr* nlh) {
@@ -61,7 +68,8 @@ std::string inventory() {
                 return;
             lines.push_back(std::string("rule ") + nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN) + " " +
                             std::to_string(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE)));
-        });
+        },
+        restart);
     std::sort(lines.begin(), lines.end());
     std::string out;
     for (const auto& l : lines) out += l + "\n";

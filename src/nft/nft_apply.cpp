@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "nft/batch.hpp"
+#include "nft/dump.hpp"
 #include "nft/inventory.hpp"
 #include "nft/model.hpp"
 #include "nft/ruleset.hpp"
@@ -31,12 +32,21 @@ void Table::forget() {
     batch_.reset();
 }
 
+bool Table::table_is_ours() const {
+    try {
+        return !installed_inventory_.empty() && detail::inventory() == installed_inventory_;
+    } catch (const NftError& e) {
+        NFDSR_LOG(warning) << "nft: cannot read table ip nfdsr (" << e.what() << ")";
+        return false;
+    }
+}
+
 void Table::prepare(const plan::NodePlan& plan) {
     pending_ = std::make_unique<detail::Ruleset>(detail::build(plan));
     batch_.reset();
-    if (installed_ && detail::inventory() != installed_inventory_) {
-        NFDSR_LOG(warning) << "nft: table ip nfdsr was changed outside this process (objects added, deleted or "
-                              "replaced); replacing it whole";
+    if (installed_ && !table_is_ours()) {
+        NFDSR_LOG(warning) << "nft: table ip nfdsr is not exactly what this process committed (objects added, "
+                              "deleted or replaced by someone else); replacing it whole";
         installed_.reset();
     }
     if (installed_) {
@@ -53,9 +63,13 @@ void Table::prepare(const plan::NodePlan& plan) {
             }
         }
     }
+    prepare_replacement();
+    batch_->check();
+}
+
+void Table::prepare_replacement() {
     auto replace = std::make_unique<detail::Batch>();
     detail::emit_replace(*pending_, *replace);
-    replace->check();
     batch_ = std::move(replace);
     incremental_ = false;
 }
@@ -67,23 +81,44 @@ ChangeStats Table::pending() const {
 
 ChangeStats Table::commit() {
     if (!batch_ || !pending_) throw NftError("internal: nft::Table::commit() without prepare()");
-    ChangeStats st{incremental_, batch_->messages(), batch_->bytes()};
+    std::uint32_t gen_before = 0;
     try {
-        if (st.messages > 0) batch_->commit();
+        gen_before = detail::generation();
+        // The module and the routes were updated since prepare(): an update
+        // is still only right for the table it was computed from.
+        if (incremental_ && !table_is_ours()) {
+            NFDSR_LOG(warning) << "nft: table ip nfdsr changed since the update was prepared; replacing it whole";
+            prepare_replacement();
+        }
+        if (batch_->messages() > 0) batch_->commit();
     } catch (...) {
         forget();
         throw;
     }
+    const ChangeStats st{incremental_, batch_->messages(), batch_->bytes()};
     NFDSR_LOG(debug) << "nft: " << (st.incremental ? "updated" : "replaced") << " table ip nfdsr ("
-                    << st.messages << " messages, " << st.bytes << " bytes)";
+                     << st.messages << " messages, " << st.bytes << " bytes)";
     installed_ = std::move(pending_);
     batch_.reset();
+    // Read back what we committed. Trusted only if no other transaction
+    // (any process, any table) was committed since we read the generation:
+    // otherwise the read-back might include someone else's change to our
+    // table, and the next change replaces the table whole to be sure.
     try {
-        installed_inventory_ = detail::inventory();
+        std::string inv = detail::inventory();
+        const std::uint32_t gen_after = detail::generation();
+        const std::uint32_t ours = st.messages > 0 ? 1 : 0;
+        if (gen_after - gen_before == ours) {
+            installed_inventory_ = std::move(inv);
+        } else {
+            installed_inventory_.clear();
+            NFDSR_LOG(info) << "nft: another nftables transaction was committed meanwhile (generation "
+                            << gen_before << " -> " << gen_after << "); the next change replaces the table whole";
+        }
     } catch (const NftError& e) {
         NFDSR_LOG(warning) << "nft: cannot read back table ip nfdsr (" << e.what()
                            << "); the next change replaces it whole";
-        installed_.reset();
+        installed_inventory_.clear();
     }
     return st;
 }

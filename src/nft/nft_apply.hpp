@@ -60,6 +60,10 @@ public:
     ChangeStats pending() const;
 
 private:
+    // The table holds exactly the chains, sets and rules we last committed.
+    bool table_is_ours() const;
+    void prepare_replacement();
+
     std::unique_ptr<detail::Ruleset> installed_, pending_;
     std::string installed_inventory_;  // detail::inventory() right after our last commit
     std::unique_ptr<detail::Batch> batch_;

@@ -134,7 +134,7 @@ while True:
         r = ctl("reload")
         log = open(os.path.join(tmp, "nfdsrd.log")).read()
         last = [l for l in log.splitlines() if "nftables: table ip nfdsr " in l][-1]
-        check(r.returncode == 0 and "changed outside this process" in log and "replaced" in last,
+        check(r.returncode == 0 and "not exactly what this process committed" in log and "replaced" in last,
               "the daemon's next change replaces the table it no longer owns exactly: " + last.strip())
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -459,6 +459,28 @@ TEST_CASE("incremental_update") {
         st = commit(b);
         CHECK(st.incremental);
     }
+    SUBCASE("other processes committing all the time") {
+        // another table changed continuously (as kube-proxy or firewalld
+        // would): dumps get interrupted, generations move; every change must
+        // still work and end in the right table
+        must("nft add table ip neighbour");
+        const std::string pidfile = "/tmp/nfdsr-host-" + std::to_string(getpid()) + "-writer.pid";
+        must("sh -c 'i=0; while :; do i=$((i+1)); nft add chain ip neighbour c$i; done' >/dev/null 2>&1 & echo $! >" +
+             pidfile);
+        plan::NodePlan b = a;
+        b.entry[0].backends[1].healthy = false;
+        b.entry[0].maglev.assign(101, 0);
+        int updates = 0;
+        for (int i = 0; i < 20; ++i) {
+            auto st = commit(i % 2 ? a : b);
+            updates += st.incremental;
+        }
+        must("kill $(cat " + pidfile + ") && rm -f " + pidfile);
+        MESSAGE(updates << " of 20 changes were updates (the rest: replacements after a neighbour's commit)");
+        auto st = commit(b);
+        (void)st;
+        CHECK(canonical_table() == canonical_fresh(b));
+    }
     SUBCASE("a rejected update changes nothing") {
         plan::NodePlan bad = a;
         plan::EntryServicePlan big = svc1("192.168.10.10");
