@@ -258,7 +258,8 @@ static int nfdsr_fill_get(struct sk_buff *msg, struct nfdsr_net *nn)
 	    nla_put_u32(msg, NFDSR_A_TCP_CLOSE_TIMEOUT, shown.tcp_close_timeout) ||
 	    nla_put_u32(msg, NFDSR_A_UDP_TIMEOUT, shown.udp_timeout) ||
 	    nla_put_u32(msg, NFDSR_A_BINDING_COUNT, bindings) ||
-	    nla_put_u32(msg, NFDSR_A_FLOW_COUNT, atomic_read(&nn->flows.count)))
+	    nla_put_u32(msg, NFDSR_A_FLOW_COUNT, atomic_read(&nn->flows.count)) ||
+	    nla_put_u8(msg, NFDSR_A_HOOKS, READ_ONCE(nn->hooks_registered)))
 		return -EMSGSIZE;
 	nest = nla_nest_start(msg, NFDSR_A_COUNTERS);
 	if (!nest)

@@ -9,7 +9,8 @@
  *    remember the flow, and rewrite the replies' source to the service.
  *
  * Everything is per network namespace. Hooks are registered in a namespace
- * only once it is configured, so unconfigured namespaces pay nothing.
+ * only while it is configured, so other namespaces (and flushed ones) pay
+ * nothing.
  */
 #include <linux/module.h>
 #include <linux/netfilter_ipv4.h>
@@ -112,12 +113,20 @@ fail:
 	return err;
 }
 
-/* Back to "not configured": hooks pass everything, flows are dropped. */
+/*
+ * Back to "not configured": the hooks go away (a flushed namespace pays
+ * nothing, as one never configured), flows are dropped.
+ * nf_unregister_net_hooks() waits for packets still inside them.
+ */
 void nfdsr_config_reset(struct nfdsr_net *nn)
 {
 	struct nfdsr_config *old;
 
 	lockdep_assert_held(&nn->lock);
+	if (nn->hooks_registered) {
+		nf_unregister_net_hooks(nn->net, nfdsr_hook_ops, ARRAY_SIZE(nfdsr_hook_ops));
+		nn->hooks_registered = false;
+	}
 	old = rcu_replace_pointer(nn->cfg, NULL, lockdep_is_held(&nn->lock));
 	if (old)
 		call_rcu(&old->rcu, nfdsr_config_free_rcu);

@@ -194,7 +194,7 @@ void print_module_status()
     const auto& s = *status;
     std::cout << "module: nfdsr.ko " << s.version << ", " << s.binding_count << " bindings, " << s.flow_count
               << " flows (max " << s.params.flow_max << "), entry_mark 0x" << std::hex << s.params.entry_mark
-              << std::dec << "\n";
+              << std::dec << ", hooks " << (s.hooks ? "registered" : "not registered (not configured)") << "\n";
     for (const auto& c : s.counters)
         std::cout << "  " << c.name << " " << c.value << "\n";
 }
@@ -256,6 +256,7 @@ int cmd_show_json(const Args& a)
           << ", \"tcp_close_timeout\": " << st.params.tcp_close_timeout
           << ", \"udp_timeout\": " << st.params.udp_timeout << ",\n"
           << "    \"binding_count\": " << st.binding_count << ", \"flow_count\": " << st.flow_count
+          << ", \"hooks\": " << (st.hooks ? "true" : "false")
           << ",\n    \"counters\": {";
         for (std::size_t i = 0; i < st.counters.size(); ++i)
             o << (i ? ", " : "") << "\"" << json_escape(st.counters[i].name) << "\": " << st.counters[i].value;

@@ -45,7 +45,8 @@ Policy<NFDSR_A_MAX + 1> make_attr_policy()
         .set(NFDSR_A_COUNTERS, NLA_NESTED)
         .set(NFDSR_A_BINDING_COUNT, NLA_U32)
         .set(NFDSR_A_FLOW_COUNT, NLA_U32)
-        .set(NFDSR_A_FLOW, NLA_NESTED);
+        .set(NFDSR_A_FLOW, NLA_NESTED)
+        .set(NFDSR_A_HOOKS, NLA_U8);
     return p;
 }
 
@@ -198,6 +199,7 @@ Status parse_status(nlmsghdr* reply)
     s.params.udp_timeout = get_u32(tb, NFDSR_A_UDP_TIMEOUT, s.params.udp_timeout);
     s.binding_count = get_u32(tb, NFDSR_A_BINDING_COUNT, 0);
     s.flow_count = get_u32(tb, NFDSR_A_FLOW_COUNT, 0);
+    s.hooks = tb[NFDSR_A_HOOKS] && nla_get_u8(tb[NFDSR_A_HOOKS]) != 0;
     if (tb[NFDSR_A_COUNTERS]) {
         nlattr* c;
         int rem;

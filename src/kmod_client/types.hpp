@@ -20,6 +20,7 @@ struct Status {
     std::vector<Counter> counters;
     std::uint32_t binding_count = 0;
     std::uint32_t flow_count = 0;
+    bool hooks = false;  // netfilter hooks registered in this namespace
 };
 
 struct Flow {

@@ -28,3 +28,15 @@ done
 touch "$stop"
 wait "$tpid" "$tpid2" || true
 e2e_expect_counter k8s-w1 reply_rewritten 1
+
+# `nfdsrctl flush` takes the module's hooks out of the namespace (a flushed
+# node pays nothing, as one never configured); the next apply brings them back.
+hooks() { lab_exec "$1" nfdsrctl show -o json | sed -n 's/.*"hooks": \([a-z]*\).*/\1/p'; }
+[[ $(hooks k8s-w1) == true ]] || lab_fail "hooks not registered on a configured node"
+lab_exec k8s-w1 nfdsrctl flush >/dev/null || lab_fail "nfdsrctl flush"
+[[ $(hooks k8s-w1) == false ]] || lab_fail "nfdsr hooks left registered after flush"
+e2e_apply_all
+[[ $(hooks k8s-w1) == true ]] || lab_fail "hooks not back after apply"
+out=$(lab_exec test-pc curl -sS --max-time 10 http://192.168.10.10:31615/)
+lab_expect_contains "$out" "Hostname: webpod1" "service works after flush + apply"
+lab_ok "flush unregisters the module's hooks, apply registers them again"

@@ -81,6 +81,9 @@ enum nfdsr_attr {
 	NFDSR_A_FLOW_COUNT,        /* u32, GET reply */
 	NFDSR_A_FLOW,              /* nest of enum nfdsr_flow_attr, FLOW_DUMP reply */
 	NFDSR_A_PAD,
+	NFDSR_A_HOOKS,             /* u8, GET reply: 1 while the module's netfilter
+	                            * hooks are registered in this namespace
+	                            * (configured; 0 after FLUSH) */
 	__NFDSR_A_MAX,
 };
 #define NFDSR_A_MAX (__NFDSR_A_MAX - 1)
