@@ -2,9 +2,10 @@
 /*
  * nfdsr-stream: long-lived TCP streams that check every byte, both ways.
  *
- *   nfdsr-stream server [--port P] [--bind IP]
+ *   nfdsr-stream server [--port P] [--bind IP] [--discard | --udp]
  *   nfdsr-stream client [--conns N] [--duration S] [--bytes B] [--rate BPS]
  *                       [--stall S] [--chunk B] [--label L] IP PORT
+ *   nfdsr-stream bench bulk|tcp-rr|udp-rr [--duration S] [--size B] [--timeout MS] IP PORT
  *
  * server: echoes every byte it reads back on the same connection (poll loop,
  * any number of connections; a connection ends when the client shuts its side).
@@ -22,6 +23,21 @@
  * Output: one "conn ..." line per connection, then
  *   "total: conns=N ok=N sent=B verified=B resets=0 stalls=0 mismatches=0 short=0"
  * A progress line goes to stderr every second.
+ *
+ * server --discard: read and drop everything (no echo), close on the client's
+ * FIN. server --udp: UDP echo; each datagram goes back from the address it was
+ * sent to (IP_PKTINFO), so a VIP on lo (IPVS tunnel real server) works.
+ *
+ * bench (measurements for bench/run; one line on stdout, exit 0 when ops > 0):
+ *   bulk    one TCP connection to a --discard server: write as fast as possible
+ *           for --duration, shut down, wait for the server's FIN (so every byte
+ *           counted was read by the server); rate = bytes / seconds
+ *   tcp-rr  sequential short connections to an echo server: connect, send
+ *           --size bytes (default 32), read them back, close; rate = conns/s
+ *   udp-rr  request/response on one UDP socket to a --udp echo server, one
+ *           datagram of --size bytes in flight; a reply missing after
+ *           --timeout ms (default 1000) counts as an error; rate = replies/s
+ *   output: "bench mode=M ops=N seconds=S rate=R errors=E [first_error=WHAT: WHY]"
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -34,9 +50,11 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nfdsr-stream server [--port P] [--bind IP]\n"
+	fprintf(stderr, "usage: nfdsr-stream server [--port P] [--bind IP] [--discard | --udp]\n"
 			"       nfdsr-stream client [--conns N] [--duration S] [--bytes B] [--rate BPS]\n"
-			"                           [--stall S] [--chunk B] [--label L] IP PORT\n");
+			"                           [--stall S] [--chunk B] [--label L] IP PORT\n"
+			"       nfdsr-stream bench bulk|tcp-rr|udp-rr [--duration S] [--size B] [--timeout MS]\n"
+			"                          IP PORT\n");
 	exit(2);
 }
 
@@ -69,22 +87,77 @@ struct srv_conn {
 	unsigned char *buf;
 };
 
+/* UDP echo: every datagram back to its sender, from the address it was sent to */
+static int udp_echo_server(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd = socket(ss->ss_family, SOCK_DGRAM, 0), one = 1;
+	if (fd < 0 || bind(fd, (const struct sockaddr *)ss, sl) < 0) {
+		perror("nfdsr-stream server --udp: bind");
+		return 1;
+	}
+	if (ss->ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	fprintf(stderr, "nfdsr-stream: UDP echo server\n");
+	static char buf[65536];
+	for (;;) {
+		char cbuf[256];
+		struct sockaddr_storage peer;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr m = { .msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov,
+				    .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		ssize_t r = recvmsg(fd, &m, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		/* reuse the received IP_PKTINFO / IPV6_PKTINFO as the source of the reply */
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				pi.ipi_ifindex = 0;
+				pi.ipi_spec_dst = pi.ipi_addr;
+				memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				pi.ipi6_ifindex = 0;
+				memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			}
+		}
+		iov.iov_len = (size_t)r;
+		m.msg_flags = 0;
+		if (sendmsg(fd, &m, 0) < 0 && errno != EAGAIN)
+			perror("nfdsr-stream server --udp: sendmsg");
+	}
+}
+
 static int server(int argc, char **argv)
 {
 	unsigned port = 7000;
 	const char *bind_ip = "0.0.0.0";
+	int discard = 0, udp = 0;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc)
 			port = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bind") && i + 1 < argc)
 			bind_ip = argv[++i];
+		else if (!strcmp(argv[i], "--discard"))
+			discard = 1;
+		else if (!strcmp(argv[i], "--udp"))
+			udp = 1;
 		else
 			usage();
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (pc_parse_addr(bind_ip, port, &ss, &sl) < 0)
+	if (pc_parse_addr(bind_ip, port, &ss, &sl) < 0 || (discard && udp))
 		usage();
+	if (udp)
+		return udp_echo_server(&ss, sl);
 	int ls = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ls < 0 || bind(ls, (struct sockaddr *)&ss, sl) < 0 || listen(ls, 1024) < 0) {
@@ -96,7 +169,7 @@ static int server(int argc, char **argv)
 	size_t cap = 64, n = 0;
 	struct srv_conn *cs = calloc(cap, sizeof(*cs));
 	struct pollfd *pfd = calloc(cap + 1, sizeof(*pfd));
-	fprintf(stderr, "nfdsr-stream: echo server on %s:%u\n", bind_ip, port);
+	fprintf(stderr, "nfdsr-stream: %s server on %s:%u\n", discard ? "discard" : "echo", bind_ip, port);
 	for (;;) {
 		pfd[0] = (struct pollfd){.fd = ls, .events = POLLIN};
 		for (size_t i = 0; i < n; i++) {
@@ -137,8 +210,10 @@ static int server(int argc, char **argv)
 					c->off = c->len = 0;
 			} else if (!c->eof) {
 				ssize_t r = read(c->fd, c->buf, SRV_BUF);
-				if (r > 0)
-					c->len = (size_t)r, c->off = 0;
+				if (r > 0) {
+					if (!discard) /* --discard: dropped */
+						c->len = (size_t)r, c->off = 0;
+				}
 				else if (r == 0)
 					c->eof = 1;
 				else if (errno != EAGAIN && errno != EINTR)
@@ -442,6 +517,196 @@ static int client(int argc, char **argv)
 	return ok == conns ? 0 : 1;
 }
 
+/* ---------------- bench ---------------- */
+/* connect with a timeout; the socket is left blocking. -1 on failure. */
+static int bench_connect(const struct sockaddr_storage *ss, socklen_t sl, int type, int timeout_ms)
+{
+	int fd = socket(ss->ss_family, type, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (type == SOCK_STREAM) {
+		set_nonblock(fd);
+		if (connect(fd, (const struct sockaddr *)ss, sl) < 0 && errno != EINPROGRESS)
+			goto fail;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int e = 0;
+		socklen_t el = sizeof(e);
+		if (poll(&p, 1, timeout_ms) <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e) {
+			errno = e ? e : errno;
+			goto fail;
+		}
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	} else if (connect(fd, (const struct sockaddr *)ss, sl) < 0) {
+		goto fail;
+	}
+	return fd;
+fail:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* read exactly n bytes (SO_RCVTIMEO bounds each read); 0 on success */
+static int bench_read_n(int fd, unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r < 0 && errno == EINTR)
+			continue;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int bench(int argc, char **argv)
+{
+	double duration = 5;
+	size_t size = 32;
+	int timeout_ms = 1000, i;
+	if (argc < 1)
+		usage();
+	const char *mode = argv[0];
+	for (i = 1; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--duration"))
+			duration = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--size"))
+			size = (size_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout_ms = atoi(argv[++i]);
+		else
+			usage();
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (argc - i != 2 || pc_parse_addr(argv[i], (unsigned)atoi(argv[i + 1]), &ss, &sl) < 0 ||
+	    duration <= 0 || timeout_ms <= 0 || size < 8 || size > 65000)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	static unsigned char buf[65536], rbuf[65536];
+	unsigned long long ops = 0, errors = 0;
+	double t0 = bench_now(), t1 = t0;
+	char why[96] = ""; /* the first error */
+#define BENCH_ERR(what)                                                                            \
+	do {                                                                                       \
+		if (!errors++)                                                                     \
+			snprintf(why, sizeof(why), "%s: %s", what, errno ? strerror(errno) : "short"); \
+	} while (0)
+	if (!strcmp(mode, "bulk")) {
+		int fd = bench_connect(&ss, sl, SOCK_STREAM, timeout_ms);
+		if (fd < 0) {
+			BENCH_ERR("connect");
+		} else {
+			unsigned long long sent = 0;
+			memset(buf, 0x5a, sizeof(buf));
+			t0 = bench_now();
+			while (bench_now() - t0 < duration) {
+				ssize_t w = write(fd, buf, sizeof(buf));
+				if (w > 0)
+					sent += (unsigned long long)w;
+				else if (w < 0 && errno != EINTR && errno != EAGAIN) {
+					BENCH_ERR("write");
+					break;
+				}
+			}
+			shutdown(fd, SHUT_WR);
+			/* the discard server closes once it has read everything */
+			for (;;) {
+				ssize_t r = read(fd, rbuf, sizeof(rbuf));
+				if (r == 0)
+					break;
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0) {
+					BENCH_ERR("read"); /* timeout or reset: not all bytes were read */
+					sent = 0;
+					break;
+				}
+			}
+			t1 = bench_now();
+			close(fd);
+			ops = sent;
+		}
+	} else if (!strcmp(mode, "tcp-rr")) {
+		while ((t1 = bench_now()) - t0 < duration) {
+			int fd = bench_connect(&ss, sl, SOCK_STREAM, timeout_ms);
+			if (fd < 0) {
+				BENCH_ERR("connect");
+				usleep(10000); /* refused or unreachable: do not spin */
+				continue;
+			}
+			memcpy(buf, &ops, sizeof(ops));
+			errno = 0;
+			if (write(fd, buf, size) != (ssize_t)size)
+				BENCH_ERR("write");
+			else if (bench_read_n(fd, rbuf, size) || memcmp(buf, rbuf, size))
+				BENCH_ERR("read");
+			else
+				ops++;
+			close(fd);
+		}
+	} else if (!strcmp(mode, "udp-rr")) {
+		int fd = bench_connect(&ss, sl, SOCK_DGRAM, timeout_ms);
+		unsigned long long seq = 0;
+		memset(buf, 0xa5, sizeof(buf));
+		while (fd >= 0 && (t1 = bench_now()) - t0 < duration) {
+			seq++;
+			memcpy(buf, &seq, sizeof(seq));
+			if (send(fd, buf, size, 0) != (ssize_t)size) {
+				BENCH_ERR("send");
+				usleep(1000);
+				continue;
+			}
+			for (;;) { /* until this request's reply (late ones are skipped) or the timeout */
+				ssize_t r = recv(fd, rbuf, sizeof(rbuf), 0);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0) {
+					BENCH_ERR("recv");
+					if (errno != EAGAIN && errno != EWOULDBLOCK)
+						usleep(10000); /* ICMP error (refused ...): do not spin */
+					break;
+				}
+				if ((size_t)r == size && !memcmp(rbuf, buf, size)) {
+					ops++;
+					break;
+				}
+			}
+		}
+		if (fd < 0)
+			BENCH_ERR("socket");
+		else
+			close(fd);
+	} else {
+		usage();
+	}
+	double secs = t1 - t0;
+#undef BENCH_ERR
+	printf("bench mode=%s ops=%llu seconds=%.3f rate=%.1f errors=%llu%s%s\n", mode, ops, secs,
+	       secs > 0 ? (double)ops / secs : 0.0, errors, why[0] ? " first_error=" : "", why);
+	return ops > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -451,6 +716,8 @@ int main(int argc, char **argv)
 		return server(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "client"))
 		return client(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench"))
+		return bench(argc - 2, argv + 2);
 	usage();
 	return 2;
 }
