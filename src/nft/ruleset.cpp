@@ -203,6 +203,15 @@ nftnl_expr* verdict(int code) {
     return e;
 }
 
+// jump/goto <chain>
+nftnl_expr* verdict_chain(int code, const std::string& chain) {
+    nftnl_expr* e = expr("immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<std::uint32_t>(code));
+    nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain.c_str());
+    return e;
+}
+
 nftnl_expr* jhash(std::uint32_t sreg, std::uint32_t len, std::uint32_t modulus, std::uint32_t seed,
                   std::uint32_t dreg) {
     nftnl_expr* e = expr("hash");
@@ -498,6 +507,12 @@ void Builder::ruleset() {
                                          "entry services with dispatch opt (DSR IP option)");
     const std::uint32_t local_id = add_set("local_backends", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
                                            "backends on this node (addr . proto . port)");
+    // One lookup per packet classifies it by destination (instead of one set
+    // lookup per rule): entry service -> its dispatch's chain, local backend
+    // -> notrack.
+    const std::uint32_t classify_id =
+        add_set("classify_dst", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
+                "classification by destination: entry service or local backend -> what classify does with it");
     const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                                             "entry service -> its Maglev chain");
     std::vector<std::uint32_t> map_ids;
@@ -544,6 +559,18 @@ void Builder::ruleset() {
     if (bound_tcp_id)
         add_chain("backend_mss", "TCP MSS of SYN-ACKs sent as a service address fits IPIP (after nfdsr.ko's rewrite)",
                   NF_INET_POST_ROUTING, NFDSR_PRIO_KMOD_EGRESS + 50);
+    bool any_classic = false;
+    for (const auto& s : svcs_)
+        any_classic = any_classic || (s.plan->dispatch == plan::Dispatch::ipip && s.plan->ipip_mode == plan::IpipMode::classic);
+    add_chain("entry_opt", "to an entry service with dispatch opt: notrack, mark for the DSR option");
+    if (tun)
+        add_chain("entry_ipip_xlate", "to an entry service with dispatch ipip xlate: notrack, mark for the DSR option");
+    if (any_classic) add_chain("entry_ipip_classic", "to an entry service with dispatch ipip classic: notrack");
+    add_chain("to_local_backend", "to a local backend: notrack");
+    if (tun) {
+        add_chain("from_tunl0", "classic IPIP on tunl0 to a service bound here");
+        add_chain("tunnel_service", "classic IPIP on tunl0 to a service bound here: notrack, mark for the DSR option");
+    }
     for (const auto& s : svcs_) add_service_chains(s, "backends");
     for (const auto& s : tsvcs_) add_service_chains(s, "local backends");
 
@@ -566,6 +593,24 @@ void Builder::ruleset() {
     add_elems("entry_services", entry_id, "set entry_services", entry, false);
     add_elems("opt_services", opt_id, "set opt_services", opt, false);
     add_elems("local_backends", local_id, "set local_backends", local, false);
+    {
+        Elems cls;
+        std::set<std::vector<std::uint8_t>> keys;
+        for (const auto& s : svcs_) {
+            const auto& e = *s.plan;
+            const char* chain = e.dispatch == plan::Dispatch::opt          ? "entry_opt"
+                                : e.ipip_mode == plan::IpipMode::xlate ? "entry_ipip_xlate"
+                                                                         : "entry_ipip_classic";
+            auto k = tuple_key(e.vip, e.proto, e.vport);
+            keys.insert(k);
+            cls.emplace_back(std::move(k), chain);
+        }
+        // an address that is both (a local process behind its own node's
+        // NodePort) gets the entry's chain, which does notrack too
+        for (const auto& [k, unused] : local)
+            if (keys.insert(k).second) cls.emplace_back(k, "to_local_backend");
+        add_elems("classify_dst", classify_id, "map classify_dst", cls, true);
+    }
     add_elems("service_chains", chains_id, "map service_chains", chains, true);
     if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp_id, "set bound_tcp_services", bound_tcp, false);
     for (std::size_t si = 0; si < svcs_.size(); ++si) add_maglev_elems(svcs_[si], map_ids[si]);
@@ -611,35 +656,44 @@ void Builder::ruleset() {
     }
     {
         auto r = rule("classify");
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "entry_services", entry_id, false));
-        nftnl_rule_add_expr(r.get(), expr("notrack"));
-        commit_rule(std::move(r), "classify", "entry services: stateless DSR, no conntrack state");
-    }
-    mark_rules("classify", "opt_services", opt_id, false, "dispatch opt");
-    if (tun) {
-        mark_rules("classify", "ipip_xlate_services", xlate_id, false, "dispatch ipip xlate");
-        auto r = rule("classify");
-        ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_services", tun_svc_id, false));
-        nftnl_rule_add_expr(r.get(), expr("notrack"));
-        commit_rule(std::move(r), "classify", "classic IPIP to a service bound here: stateless, no conntrack state");
-        mark_rules("classify", "tunnel_services", tun_svc_id, true, "classic IPIP on tunl0");
-    }
-    {
-        auto r = rule("classify");
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
-        nftnl_rule_add_expr(r.get(), expr("notrack"));
-        commit_rule(std::move(r), "classify", "to local backends: no conntrack state");
-    }
-    {
-        auto r = rule("classify");
         load_tuple(r.get(), false);
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
         nftnl_rule_add_expr(r.get(), expr("notrack"));
         commit_rule(std::move(r), "classify", "replies forwarded from local backends (pods): no conntrack state");
+    }
+    if (tun) {
+        auto r = rule("classify");
+        ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
+        nftnl_rule_add_expr(r.get(), verdict_chain(NFT_JUMP, "from_tunl0"));
+        commit_rule(std::move(r), "classify", "classic IPIP: services bound here");
+    }
+    {
+        auto r = rule("classify");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "classify_dst", classify_id, true));
+        commit_rule(std::move(r), "classify", "entry service or local backend: one lookup");
+    }
+    auto notrack_rule = [this](const std::string& chain, const std::string& why) {
+        auto r = rule(chain);
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), chain, why);
+    };
+    notrack_rule("entry_opt", "stateless DSR, no conntrack state");
+    mark_rules("entry_opt", "", 0, false, "dispatch opt");
+    if (tun) {
+        notrack_rule("entry_ipip_xlate", "stateless DSR, no conntrack state");
+        mark_rules("entry_ipip_xlate", "", 0, false, "dispatch ipip xlate");
+    }
+    if (any_classic) notrack_rule("entry_ipip_classic", "stateless DSR, no conntrack state");
+    notrack_rule("to_local_backend", "no conntrack state");
+    if (tun) {
+        auto r = rule("from_tunl0");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_services", tun_svc_id, false));
+        nftnl_rule_add_expr(r.get(), verdict_chain(NFT_GOTO, "tunnel_service"));
+        commit_rule(std::move(r), "from_tunl0", "to a service address bound here");
+        notrack_rule("tunnel_service", "stateless, no conntrack state");
+        mark_rules("tunnel_service", "", 0, false, "classic IPIP on tunl0");
     }
     // ---- chain output_notrack (output, raw) ----
     {
@@ -697,9 +751,8 @@ void Builder::ruleset() {
         // ip saddr . meta l4proto . th sport @bound_tcp_services meta l4proto tcp
         // tcp flags & (syn | ack) == syn | ack tcp option maxseg size > MSS
         // counter tcp option maxseg size set MSS
+        // (the cheap SYN-ACK test first: the set lookup only for SYN-ACKs)
         auto r = rule("backend_mss");
-        load_tuple(r.get(), false);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "bound_tcp_services", bound_tcp_id, false));
         const std::uint8_t tcp = IPPROTO_TCP;
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
         nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &tcp, 1));
@@ -707,6 +760,8 @@ void Builder::ruleset() {
         const std::uint8_t sa = 0x12, none = 0;
         nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &sa, &none));
         nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &sa, 1));
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "bound_tcp_services", bound_tcp_id, false));
         const std::uint16_t mss = htons(plan_.tunnel.mss);
         nftnl_rule_add_expr(r.get(), tcpopt_maxseg(NFT_REG_1, false));
         nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_GT, &mss, 2));
@@ -745,8 +800,10 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
     for (Protocol p : {Protocol::tcp, Protocol::udp}) {
         auto r = rule(chain);
         if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
+        if (!set.empty()) {
+            load_tuple(r.get(), true);
+            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
+        }
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
         const std::uint8_t proto = static_cast<std::uint8_t>(p);
         nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));

@@ -284,8 +284,8 @@ TEST_CASE("packet_path") {
     INFO("backend chain:\n" << be);
     REQUIRE(std::regex_search(be, m, std::regex(R"(counter packets (\d+))")));
     CHECK(std::stoul(m[1]) >= 1);
-    const std::string cl = sh(e.exec("nft list chain ip nfdsr classify"));
-    INFO("classify chain:\n" << cl);
+    const std::string cl = sh(e.exec("nft list chain ip nfdsr entry_opt"));
+    INFO("entry_opt chain:\n" << cl);
     REQUIRE(std::regex_search(cl, m, std::regex(R"(tcp flags syn / fin,syn,rst,ack meta mark set meta mark \| 0x00200000 counter packets (\d+))")));
     CHECK(std::stoul(m[1]) >= 1);
 }
