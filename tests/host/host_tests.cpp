@@ -425,6 +425,48 @@ TEST_CASE("incremental_update") {
         CHECK(st.incremental);
         CHECK(canonical_table() == canonical_fresh(a));
     }
+    SUBCASE("tunnel objects come and go; dispatch switches") {
+        // ipip on: tunl0 chains (from_tunl0 jumped to from classify), a
+        // classic and an xlate entry service, bound addresses, the MSS cap
+        plan::NodePlan c = a;
+        c.tunnel.enabled = true;
+        c.tunnel.entry_sources = {ip("192.168.10.10"), ip("192.168.10.101")};
+        c.tunnel.route_mark_mask = 0x00f00000;
+        c.entry[0].dispatch = plan::Dispatch::ipip;
+        c.entry[0].backends[0].route_mark = 0x00100000;
+        c.entry[0].backends[1].route_mark = 0x00200000;
+        plan::EntryServicePlan classic = svc1("192.168.10.77");
+        classic.name = "vip1";
+        classic.dispatch = plan::Dispatch::ipip;
+        classic.ipip_mode = plan::IpipMode::classic;
+        classic.backends[0].route_mark = 0x00100000;
+        c.entry.push_back(classic);
+        plan::EntryServicePlan tun = svc1("192.168.10.10");
+        tun.backends[0].node = "k8s-s";
+        c.tunnel.services.push_back(tun);
+        plan::Binding bnd;
+        bnd.service = "svc1";
+        bnd.backend = "webpod1";
+        bnd.vip = ip("192.168.10.10");
+        bnd.vport = 31615;
+        bnd.backend_addr = ip("172.16.2.214");
+        bnd.backend_port = 80;
+        c.bindings.push_back(bnd);
+        auto st = commit(c);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(c));
+        // the classic service goes, svc1 back to opt, tunnel stays
+        plan::NodePlan d = c;
+        d.entry.pop_back();
+        d.entry[0].dispatch = plan::Dispatch::opt;
+        st = commit(d);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(d));
+        // tunnel off again
+        st = commit(a);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(a));
+    }
     SUBCASE("nothing changed: nothing sent") {
         auto st = commit(a);
         CHECK(st.incremental);
