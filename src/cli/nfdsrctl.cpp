@@ -307,10 +307,12 @@ struct DaemonView {
     std::string why;  // no daemon: why
     std::string config;
     std::string node;
+    // The daemon runs `config`: its node and health results apply.
+    bool runs_config() const { return state && state->config == config; }
     const plan::DownSet* down() const
     {
         static const plan::DownSet none;
-        return state ? &state->down : &none;
+        return runs_config() ? &state->down : &none;
     }
 };
 
@@ -321,9 +323,7 @@ DaemonView daemon_view(const Args& a)
     v.config = a.config;
     if (v.state && !a.config_given && !v.state->config.empty())
         v.config = v.state->config;
-    if (v.state && v.config != v.state->config)
-        v.state->down.clear();  // its health results are about another config
-    v.node = a.node.empty() && v.state && v.config == v.state->config ? v.state->node : a.node;
+    v.node = a.node.empty() && v.runs_config() ? v.state->node : a.node;
     return v;
 }
 
@@ -352,8 +352,7 @@ int cmd_status(const Args& a)
     } catch (const std::exception& e) {
         plan_error = one_line(e.what());
     }
-    const bool health_known = view.state && view.config == view.state->config;
-    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, health_known);
+    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, view.runs_config());
     snap.daemon = describe_daemon(view);
     if (!plan_error.empty())
         snap.config_error = plan_error + (snap.config_error.empty() ? "" : "; " + snap.config_error);
@@ -386,37 +385,41 @@ int cmd_trace(const Args& a)
 
 // SIGHUP to nfdsrd, then wait for the result of a reload that started after
 // `before` was read (so it saw every change made before that).
-// Returns whether it applied; `result` is its status line or the error.
-bool reload_daemon(const ops::DaemonState& before, unsigned timeout, std::string& result)
+enum class Reload {
+    applied,      // the reload (or a restarted daemon) applied the config
+    not_applied,  // rejected, or the daemon could not be signalled / is gone: running state unchanged
+    pending,      // no result within the timeout: it may still apply
+};
+struct ReloadResult {
+    Reload outcome;
+    std::string text;  // the daemon's status line, or what went wrong
+};
+
+ReloadResult reload_daemon(const ops::DaemonState& before, unsigned timeout)
 {
-    if (kill(before.pid, SIGHUP) != 0) {
-        result = "cannot signal nfdsrd (pid " + std::to_string(before.pid) + "): " + std::strerror(errno);
-        return false;
-    }
+    if (kill(before.pid, SIGHUP) != 0)
+        return {Reload::not_applied,
+                "cannot signal nfdsrd (pid " + std::to_string(before.pid) + "): " + std::strerror(errno)};
     const unsigned wanted = before.reloads_started + 1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    auto result = [](const ops::DaemonState& s, std::string text) {
+        return ReloadResult{s.last_ok ? Reload::applied : Reload::not_applied, std::move(text)};
+    };
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         std::string why;
         const auto now = ops::read_daemon_state(why);
-        if (!now) {
-            result = why;
-            return false;
-        }
-        if (now->pid != before.pid) {
-            result = "nfdsrd restarted (pid " + std::to_string(before.pid) + " -> " + std::to_string(now->pid) +
-                     "): " + (now->last_ok ? "" : "last apply failed: ") + now->status;
-            return now->last_ok;
-        }
-        if (now->reloads >= wanted) {
-            result = now->status;
-            return now->last_ok;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            result = "nfdsrd (pid " + std::to_string(before.pid) + ") did not finish within " +
-                     std::to_string(timeout) + " s; see its log (journalctl -u nfdsr)";
-            return false;
-        }
+        if (!now)
+            return {Reload::not_applied, why};
+        if (now->pid != before.pid)
+            return result(*now, "nfdsrd restarted (pid " + std::to_string(before.pid) + " -> " +
+                                    std::to_string(now->pid) + "): " + (now->last_ok ? "" : "last apply failed: ") +
+                                    now->status);
+        if (now->reloads >= wanted)
+            return result(*now, now->status);
+        if (std::chrono::steady_clock::now() >= deadline)
+            return {Reload::pending, "nfdsrd (pid " + std::to_string(before.pid) + ") did not finish within " +
+                                         std::to_string(timeout) + " s; see its log (journalctl -u nfdsr)"};
     }
 }
 
@@ -429,12 +432,12 @@ int cmd_reload(const Args& a)
         std::cerr << "nfdsrctl: reload: " << why << "; start it (systemctl start nfdsr)\n";
         return exit_error;
     }
-    std::string result;
-    if (reload_daemon(*before, a.timeout, result)) {
-        std::cout << "reloaded: " << result << "\n";
+    const ReloadResult r = reload_daemon(*before, a.timeout);
+    if (r.outcome == Reload::applied) {
+        std::cout << "reloaded: " << r.text << "\n";
         return exit_ok;
     }
-    std::cerr << "nfdsrctl: reload failed, nfdsrd keeps the running configuration: " << result << "\n";
+    std::cerr << "nfdsrctl: reload failed, nfdsrd keeps the running configuration: " << r.text << "\n";
     return exit_error;
 }
 
@@ -473,21 +476,21 @@ int cmd_dispatch(const Args& a)
         else
             ops::clear_dispatch_override();
     };
-    if (view.state && view.config == view.state->config) {
+    if (view.runs_config()) {
         // nfdsrd runs this config: it alone writes the table (it updates what
         // it installed), so it applies the switch, as a reload. Its state is
         // read again now that the override is written (reload_daemon waits
         // for a reload that started after this read).
-        std::string why, result;
+        std::string why;
         const auto now = ops::read_daemon_state(why);
-        const bool applied = now && reload_daemon(*now, a.timeout, result);
-        if (!applied) {
-            const bool finished = now && result.find("did not finish within") == std::string::npos;
-            if (finished || !now)
-                restore();  // it rejected the reload (or is gone): running state unchanged
+        const ReloadResult r = now ? reload_daemon(*now, a.timeout) : ReloadResult{Reload::not_applied, why};
+        if (r.outcome != Reload::applied) {
+            const bool pending = r.outcome == Reload::pending;
+            if (!pending)
+                restore();  // running state unchanged: so is the override
             std::cerr << "nfdsrctl: dispatch " << verb << ": nfdsrd did not apply it"
-                      << (finished || !now ? " (override left as it was): " : " yet (the override stays): ")
-                      << (now ? result : why) << "\n";
+                      << (pending ? " yet (the override stays): " : " (override left as it was): ") << r.text
+                      << "\n";
             return exit_error;
         }
         std::cout << "node " << view.state->node << ": dispatch "
