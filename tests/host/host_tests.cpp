@@ -363,11 +363,13 @@ TEST_CASE("incremental_update") {
     const std::string classify_handles = rule_handles("classify");
     const std::string svc_handles = rule_handles(svc_chain);
     const std::string be1_handles = rule_handles(be1);
+    // webpod2's health check failed: every bucket goes to webpod1
+    plan::NodePlan webpod2_down = a;
+    webpod2_down.entry[0].backends[1].healthy = false;
+    webpod2_down.entry[0].maglev.assign(101, 0);
 
     SUBCASE("a health flip moves only Maglev buckets") {
-        plan::NodePlan b = a;
-        b.entry[0].backends[1].healthy = false;
-        b.entry[0].maglev.assign(101, 0);
+        const plan::NodePlan b = webpod2_down;
         auto st = commit(b);
         CHECK(st.incremental);
         // one message deleting the moved buckets, one adding them back
@@ -477,9 +479,7 @@ TEST_CASE("incremental_update") {
         // someone deleted a bucket the update moves (or the whole table):
         // the kernel rejects the update in its check, the table is rebuilt
         must("nft delete element ip nfdsr " + nft::maglev_map_name(svc_chain) + " '{ 1 }'");
-        plan::NodePlan b = a;
-        b.entry[0].backends[1].healthy = false;
-        b.entry[0].maglev.assign(101, 0);
+        const plan::NodePlan b = webpod2_down;
         auto st = commit(b);
         CHECK_FALSE(st.incremental);
         CHECK(canonical_table() == canonical_fresh(b));
@@ -509,9 +509,7 @@ TEST_CASE("incremental_update") {
         const std::string pidfile = "/tmp/nfdsr-host-" + std::to_string(getpid()) + "-writer.pid";
         must("sh -c 'i=0; while :; do i=$((i+1)); nft add chain ip neighbour c$i; done' >/dev/null 2>&1 & echo $! >" +
              pidfile);
-        plan::NodePlan b = a;
-        b.entry[0].backends[1].healthy = false;
-        b.entry[0].maglev.assign(101, 0);
+        const plan::NodePlan b = webpod2_down;
         int updates = 0;
         for (int i = 0; i < 20; ++i) {
             auto st = commit(i % 2 ? a : b);
