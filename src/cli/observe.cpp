@@ -6,6 +6,7 @@
 #include "nft/counters.hpp"
 #include "nft/nft_apply.hpp"
 #include "nft/ruleset.hpp"
+#include "plan/describe.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -210,10 +211,7 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
                 svc.dropped_packets = it->second.packets;
                 svc.dropped_bytes = it->second.bytes;
             }
-            std::vector<std::uint32_t> buckets(e.backends.size(), 0);
-            for (auto idx : e.maglev)
-                if (idx < buckets.size())
-                    ++buckets[idx];
+            const auto buckets = plan::bucket_counts(e);
             for (std::size_t i = 0; i < e.backends.size(); ++i) {
                 const auto& b = e.backends[i];
                 metrics::BackendSample bs;

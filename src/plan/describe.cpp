@@ -22,6 +22,15 @@ static std::string endpoint(Ipv4 a, std::uint16_t port)
     return config::format_ipv4(a) + ":" + std::to_string(port);
 }
 
+std::vector<std::uint32_t> bucket_counts(const EntryServicePlan& e)
+{
+    std::vector<std::uint32_t> buckets(e.backends.size(), 0);
+    for (auto idx : e.maglev)
+        if (idx < buckets.size())
+            ++buckets[idx];
+    return buckets;
+}
+
 std::string describe(const NodePlan& plan)
 {
     std::ostringstream out;
@@ -41,10 +50,7 @@ std::string describe(const NodePlan& plan)
         out << "  " << e.name << " " << endpoint(e.vip, e.vport) << "/" << to_string(e.proto)
             << " dispatch " << to_string(e.dispatch) << ", maglev table " << e.maglev.size()
             << ", hash seed 0x" << std::hex << e.hash_seed << std::dec << "\n";
-        std::vector<std::size_t> buckets(e.backends.size(), 0);
-        for (auto idx : e.maglev)
-            if (idx < buckets.size())
-                ++buckets[idx];
+        const auto buckets = bucket_counts(e);
         for (std::size_t i = 0; i < e.backends.size(); ++i) {
             const auto& b = e.backends[i];
             const double share = e.maglev.empty() ? 0.0 : 100.0 * double(buckets[i]) / double(e.maglev.size());
