@@ -246,6 +246,26 @@ struct cli_conn {
 	char local[64];
 };
 
+/* The client loop wakes at least every 100 ms; a longer gap since
+ * `*last_loop` means this process (or the whole VM, under TCG on a busy
+ * host) was not scheduled: that time is not the network's, so it does not
+ * count towards a stall. Counts the pause and moves every connection's
+ * progress clock past it. */
+static void note_pause(long long now, long long *last_loop, unsigned *pauses, long long *longest_pause,
+		       struct cli_conn *cs, unsigned conns)
+{
+	const long long gap = now - *last_loop;
+
+	if (gap > 1000) {
+		(*pauses)++;
+		if (gap > *longest_pause)
+			*longest_pause = gap;
+		for (unsigned c = 0; c < conns; c++)
+			cs[c].last_progress_ms += gap;
+	}
+	*last_loop = now;
+}
+
 static int client(int argc, char **argv)
 {
 	unsigned conns = 50, port = 0;
@@ -306,18 +326,7 @@ static int client(int argc, char **argv)
 	unsigned connected = 0, pauses = 0;
 	for (;;) {
 		const long long now = pc_now_ms();
-		/* The loop wakes at least every 100 ms; a longer gap means this
-		 * process (or the whole VM, under TCG on a busy host) was not
-		 * scheduled: that time is not the network's, so it does not count
-		 * towards a stall. */
-		if (now - last_loop > 1000) {
-			pauses++;
-			if (now - last_loop > longest_pause)
-				longest_pause = now - last_loop;
-			for (unsigned c = 0; c < conns; c++)
-				cs[c].last_progress_ms += now - last_loop;
-		}
-		last_loop = now;
+		note_pause(now, &last_loop, &pauses, &longest_pause, cs, conns);
 		unsigned active = 0;
 		for (unsigned c = 0; c < conns; c++) {
 			struct cli_conn *k = &cs[c];
@@ -346,14 +355,7 @@ static int client(int argc, char **argv)
 		if (poll(pfd, conns, 100) < 0 && errno != EINTR)
 			return 2;
 		const long long t = pc_now_ms();
-		if (t - last_loop > 1000) { /* descheduled in poll: same as above */
-			pauses++;
-			if (t - last_loop > longest_pause)
-				longest_pause = t - last_loop;
-			for (unsigned c = 0; c < conns; c++)
-				cs[c].last_progress_ms += t - last_loop;
-		}
-		last_loop = t;
+		note_pause(t, &last_loop, &pauses, &longest_pause, cs, conns); /* descheduled in poll */
 		for (unsigned c = 0; c < conns; c++) {
 			struct cli_conn *k = &cs[c];
 			if (k->done || pfd[c].fd < 0)
