@@ -9,6 +9,7 @@
 # that the ipip phases really used the tunnel and the opt phases did not.
 source "$NFDSR_SRC_DIR/tests/e2e/stream_common.sh"
 stream_up
+stream_watch_resets
 
 tunl0_tx() { lab_exec k8s-s cat /sys/class/net/tunl0/statistics/tx_packets; }
 res=$E2E_OUT/stream-client.txt
@@ -47,6 +48,8 @@ tail -n 3 "$LAB_LOG/stream-client.log"
 grep -v '^conn .* resets=0 stalls=0 mismatches=0$' "$res" | grep '^conn' || true
 total=$(grep '^total:' "$res") || lab_fail "no result from the stream client"
 echo "$total"
+stream_explain_resets
+stream_expect_no_resets_from k8s-s
 [[ $total == *" conns=50 ok=50 "* && $total == *" resets=0 stalls=0 mismatches=0 short=0"* ]] ||
   lab_fail "connections lost across the dispatch switches"
 lab_ok "50 connections streamed through opt -> ipip -> opt -> ipip -> opt: no reset, no stall, every byte back"

@@ -43,3 +43,34 @@ stream_dispatch_of() {
   set=$(lab_exec "$1" nft list set ip nfdsr ipip_xlate_services)
   if [[ $set == *" . $STREAM_PORT"* ]]; then echo ipip; else echo opt; fi
 }
+
+# stream_watch_resets: capture the TCP resets and ICMP errors test-pc receives,
+# so a lost connection can be traced to the node that ended it
+STREAM_RESETS_PCAP=$E2E_OUT/test-pc-resets.pcap
+stream_watch_resets() {
+  lab_capture_start test-pc eth0 "(tcp[tcpflags] & tcp-rst != 0) or icmp" "$STREAM_RESETS_PCAP" ||
+    lab_fail "cannot capture on test-pc"
+}
+
+# stream_explain_resets: which namespace sent resets (TcpOutRsts) and the
+# captured ones with their link-layer source (the node that sent them)
+stream_explain_resets() {
+  local ns n
+  for ns in "${LAB_NODES[@]}" "${LAB_PODS[@]}"; do
+    n=$(lab_exec "$ns" nstat -asz TcpOutRsts 2>/dev/null | awk '$1 == "TcpOutRsts" {print $2}')
+    echo "resets sent by $ns: ${n:-?}"
+  done
+  lab_capture_stop "$STREAM_RESETS_PCAP"
+  lab_exec test-pc ip neigh show dev eth0
+  tcpdump -nn -e -r "$STREAM_RESETS_PCAP" 2>/dev/null | head -20
+}
+
+# stream_expect_no_resets_from NODE: NODE's own stack answered no service
+# traffic with a reset (an entry node that does is one where a packet missed
+# the dispatch chain)
+stream_expect_no_resets_from() {
+  local n
+  n=$(lab_exec "$1" nstat -asz TcpOutRsts 2>/dev/null | awk '$1 == "TcpOutRsts" {print $2}')
+  [[ $n == 0 ]] || lab_fail "$1 sent ${n:-?} TCP resets itself: service packets reached its own stack"
+  lab_ok "$1 sent no TCP resets itself"
+}
