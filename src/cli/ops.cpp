@@ -51,7 +51,8 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
                         << next.messages << " messages, " << next.bytes << " bytes)";
         const nft::ChangeStats st = nft_table.commit();
         NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " " << (st.incremental ? "updated" : "replaced")
-                        << " (" << plan.entry.size() << " entry services; " << st.messages << " messages)";
+                        << " (" << plan.entry.size() << " entry services; " << st.messages << " messages"
+                        << (st.kept_hooks ? "; same table and base chains" : "") << ")";
         return st;
     } catch (...) {
         // nftables did not change: put the module back to what goes with

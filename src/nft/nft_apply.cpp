@@ -30,6 +30,7 @@ void Table::forget() {
     installed_inventory_.clear();
     pending_.reset();
     batch_.reset();
+    basis_.reset();
 }
 
 bool Table::table_is_ours() const {
@@ -46,7 +47,7 @@ void Table::prepare(const plan::NodePlan& plan) {
     batch_.reset();
     if (installed_ && !table_is_ours()) {
         NFDSR_LOG(warning) << "nft: table ip nfdsr is not exactly what this process committed (objects added, "
-                              "deleted or replaced by someone else); replacing it whole";
+                              "deleted or replaced by someone else); rebuilding it from what is installed";
         installed_.reset();
     }
     if (installed_) {
@@ -55,28 +56,62 @@ void Table::prepare(const plan::NodePlan& plan) {
             try {
                 if (update->messages() > 0) update->check();
                 batch_ = std::move(update);
-                incremental_ = true;
+                mode_ = Mode::update;
+                basis_ = installed_inventory_;
                 return;
             } catch (const NftError& e) {
                 NFDSR_LOG(warning) << "nft: the update of table ip nfdsr was rejected (" << e.what()
-                                   << "); replacing the whole table instead";
+                                   << "); rebuilding it from what is installed instead";
             }
         }
     }
-    prepare_replacement();
-    batch_->check();
+    prepare_rebuild();
 }
 
-void Table::prepare_replacement() {
+// Packets must never pass between an old and a new base chain at the same
+// hook and priority: the new chain's hook is registered (before the old
+// one's, at equal priority) while the batch is prepared, the old one's is
+// removed only after the generation flip, and in between a packet can meet
+// the new chain while it is still empty and then the old one already
+// emptied (no dispatch, so the entry node answers the client itself with a
+// reset). So a table we did not just commit is rebuilt in place: same table,
+// same base chains, everything else deleted and created again. Only a table
+// whose base chains are defined differently is deleted and created whole.
+void Table::prepare_rebuild() {
+    const detail::KernelTable k = detail::read_table();
+    if (k.exists) {
+        auto rebuild = std::make_unique<detail::Batch>();
+        if (detail::emit_rebuild(k.skeleton, *pending_, *rebuild)) {
+            try {
+                rebuild->check();
+                batch_ = std::move(rebuild);
+                mode_ = Mode::rebuild;
+                basis_ = k.inventory;
+                return;
+            } catch (const NftError& e) {
+                NFDSR_LOG(warning) << "nft: rebuilding table ip nfdsr in place was rejected (" << e.what()
+                                   << "); replacing it whole";
+            }
+        } else {
+            NFDSR_LOG(warning) << "nft: a base chain of table ip nfdsr is defined differently; "
+                                  "replacing the table whole";
+        }
+    }
     auto replace = std::make_unique<detail::Batch>();
     detail::emit_replace(*pending_, *replace);
+    replace->check();
     batch_ = std::move(replace);
-    incremental_ = false;
+    mode_ = Mode::replace;
+    basis_.reset();  // valid whatever the table holds
+}
+
+ChangeStats Table::stats() const {
+    return ChangeStats{mode_ == Mode::update, mode_ == Mode::rebuild, batch_->messages(), batch_->bytes()};
 }
 
 ChangeStats Table::pending() const {
     if (!batch_) return {};
-    return ChangeStats{incremental_, batch_->messages(), batch_->bytes()};
+    return stats();
 }
 
 ChangeStats Table::commit() {
@@ -85,17 +120,18 @@ ChangeStats Table::commit() {
     try {
         gen_before = detail::generation();
         // The module and the routes were updated since prepare(): an update
-        // is still only right for the table it was computed from.
-        if (incremental_ && !table_is_ours()) {
-            NFDSR_LOG(warning) << "nft: table ip nfdsr changed since the update was prepared; replacing it whole";
-            prepare_replacement();
+        // or a rebuild is still only right for the table it was computed from.
+        if (basis_ && detail::inventory() != *basis_) {
+            NFDSR_LOG(warning) << "nft: table ip nfdsr changed since the change was prepared; "
+                                  "rebuilding it from what is installed now";
+            prepare_rebuild();
         }
         if (batch_->messages() > 0) batch_->commit();
     } catch (...) {
         forget();
         throw;
     }
-    const ChangeStats st{incremental_, batch_->messages(), batch_->bytes()};
+    const ChangeStats st = stats();
     NFDSR_LOG(debug) << "nft: " << (st.incremental ? "updated" : "replaced") << " table ip nfdsr ("
                      << st.messages << " messages, " << st.bytes << " bytes)";
     installed_ = std::move(pending_);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -30,14 +31,17 @@ class Batch;
 
 struct ChangeStats {
     bool incremental = false;  // false: the whole table was replaced
+    bool kept_hooks = false;   // replaced in place: the same table and base chains
     std::size_t messages = 0;  // netlink messages in the transaction
     std::size_t bytes = 0;
 };
 
 // Table ip nfdsr as this process last committed it. The first change (and
-// the first after any failure) replaces the whole table; later ones change
-// only what differs from the last commit (kube-proxy's model: incremental
-// updates, full resync after an error). nfdsrd keeps one for its lifetime.
+// the first after any failure) replaces the whole content of the table (a
+// resync; in place, keeping the table and its base chains, see
+// prepare_rebuild()); later ones change only what differs from the last
+// commit (kube-proxy's model: incremental updates, full resync after an
+// error). nfdsrd keeps one for its lifetime.
 class Table {
 public:
     Table();
@@ -48,8 +52,8 @@ public:
     // Build the transaction that makes the table match `plan` and have the
     // kernel check it (nothing changes yet). If the table was changed behind
     // our back (its objects are not the ones we committed, see
-    // inventory.hpp) or the kernel rejects the update, replaces it whole.
-    // Throws NftError if the replacement is rejected too.
+    // inventory.hpp) or the kernel rejects the update, resyncs it whole.
+    // Throws NftError if that is rejected too.
     void prepare(const plan::NodePlan& plan);
     // Commit what prepare() built. Throws NftError (the table is unchanged
     // and the next prepare() replaces it whole).
@@ -60,14 +64,19 @@ public:
     ChangeStats pending() const;
 
 private:
+    enum class Mode { update, rebuild, replace };
     // The table holds exactly the chains, sets and rules we last committed.
     bool table_is_ours() const;
-    void prepare_replacement();
+    // The whole content from what is installed now, keeping the table and
+    // its base chains if their definitions match; else delete and create.
+    void prepare_rebuild();
+    ChangeStats stats() const;
 
     std::unique_ptr<detail::Ruleset> installed_, pending_;
     std::string installed_inventory_;  // detail::inventory() right after our last commit
     std::unique_ptr<detail::Batch> batch_;
-    bool incremental_ = false;
+    Mode mode_ = Mode::replace;
+    std::optional<std::string> basis_;  // the inventory batch_ was computed for (none: valid for any)
 };
 
 // Replace table ip nfdsr with the ruleset for `plan`, atomically.

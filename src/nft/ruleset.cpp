@@ -289,9 +289,9 @@ void Builder::table() {
     TablePtr n = make_table();
     Udata ud;
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_TABLE_COMMENT,
-                         clip("nfdsr on " + plan_.node +
-                              ": DSR load balancing, managed by nfdsrd (changes are applied as one transaction)")
-                             .c_str());
+                         // the same on every node and for every plan: a table
+                         // rebuilt in place (emit_rebuild) keeps its comment
+                         "nfdsr: DSR load balancing, managed by nfdsrd (changes are applied as one transaction)");
     nftnl_table_set_data(n.get(), NFTNL_TABLE_USERDATA, ud.data(), ud.len());
     out_.table_fingerprint = fingerprint(n.get());
     out_.table = std::move(n);

@@ -95,9 +95,12 @@ bool same_rules(const Chain& a, const Chain& b) {
 // The batch is: NEWTABLE nfdsr (no NLM_F_EXCL: creates it if absent, no-op
 // otherwise), DELTABLE nfdsr (now always succeeds, removing the old chains,
 // sets, rules and counters), NEWTABLE nfdsr and everything in it. nf_tables
-// applies a batch as one generation change: packets see either the complete
-// old table or the complete new one, never a half-built state or no table at
-// all. If any message fails the kernel aborts the whole batch, so the old
+// applies a batch as one generation change: rules see either the complete
+// old table or the complete new one, never a half-built state. But the base
+// chains are new hook registrations, and a packet inside the hooks at the
+// moment of the switch can miss both the old and the new chain (see
+// Table::prepare_rebuild): used only when the table is absent or defined
+// differently. If any message fails the kernel aborts the whole batch, so the old
 // table stays exactly as it was. (The first NEWTABLE is what makes DELTABLE
 // safe on a node that has no table yet, like `nft -f` files that begin with
 // "table ip nfdsr; delete table ip nfdsr".)
@@ -120,8 +123,8 @@ void emit_replace(const Ruleset& want, Batch& batch) {
 //  3. delete sets that go away or are redefined;
 //  4. delete chains that go away or are redefined;
 //  5. create chains, 6. create sets, 7. add elements, 8. add rules.
-bool emit_update(const Ruleset& installed, const Ruleset& want, Batch& batch) {
-    if (installed.table_fingerprint != want.table_fingerprint) return false;
+// Returns false if a base chain would have to change.
+static bool emit_changes(const Ruleset& installed, const Ruleset& want, Batch& batch) {
     const auto old_sets = by_name(installed.sets);
     const auto old_chains = by_name(installed.chains);
     const auto new_sets = by_name(want.sets);
@@ -220,6 +223,20 @@ bool emit_update(const Ruleset& installed, const Ruleset& want, Batch& batch) {
         if (fresh_chains.count(c.name) || recreate_chains.count(c.name) || refill_chains.count(c.name))
             emit_rules(batch, c);
     return true;
+}
+
+// NEWTABLE without NLM_F_EXCL on the existing table changes nothing but its
+// flags: flags 0 wakes a table someone made dormant. (Its comment stays as
+// it is; the builder only ever writes one.)
+bool emit_rebuild(const Ruleset& installed, const Ruleset& want, Batch& batch) {
+    TablePtr t = bare_table();
+    nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
+    batch.add_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, t.get(), "table ip nfdsr (active, not dormant)");
+    return emit_changes(installed, want, batch);
+}
+
+bool emit_update(const Ruleset& installed, const Ruleset& want, Batch& batch) {
+    return installed.table_fingerprint == want.table_fingerprint && emit_changes(installed, want, batch);
 }
 
 void emit_delete(Batch& batch) {
