@@ -43,6 +43,10 @@ lab_expect_contains "$out" "Hostname: webpod" "svc1 answers while nfdsrd is dead
 
 daemon_start k8s-s "$running"
 new=$(table_text k8s-s)
+# the restarted daemon rewrote the table in place: its base chains (and their
+# hooks) were never deleted under the 20 streams
+grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1 |
+  grep -q 'same table and base chains' || lab_fail "the restarted nfdsrd did not rebuild the table in place"
 [[ $new != "$old" ]] || lab_fail "the big config did not change the table"
 if [[ $mid == "$old" ]]; then
   lab_ok "killed before the commit: the old table, complete ($(wc -l <<<"$mid") lines)"

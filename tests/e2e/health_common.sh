@@ -58,7 +58,9 @@ map_backends() {
 }
 
 # table_text NODE: the ruleset without counters (stateless listing)
-table_text() { lab_exec "$1" nft -s list table ip nfdsr; }
+# table_text NODE: the table's content in canonical order (a table rebuilt in
+# place lists its objects in another order than a fresh one)
+table_text() { lab_exec "$1" nft -s list table ip nfdsr | python3 "$NFDSR_SRC_DIR/tests/host/nft_canon.py"; }
 
 # stream_start NAME CONNS SECONDS PORT: nfdsr-stream client in test-pc, result in $E2E_OUT/NAME.txt
 stream_start() {

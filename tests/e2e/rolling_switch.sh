@@ -7,6 +7,7 @@
 # config is not changed): zero lost connections, every byte back.
 source "$NFDSR_SRC_DIR/tests/e2e/stream_common.sh"
 stream_up
+stream_watch_resets
 
 start_client() { # NAME ENTRY-ADDRESS
   lab_spawn test-pc "$1" sh -c "exec nfdsr-stream client --label $1 --conns 25 --duration 600 \
@@ -39,5 +40,8 @@ for c in via-k8s-s via-k8s-w2; do
   echo "$total"
   [[ $total == *" conns=25 ok=25 "* && $total == *" resets=0 stalls=0 mismatches=0 short=0"* ]] || fail=1
 done
+stream_explain_resets
+stream_expect_no_resets_from k8s-s
+stream_expect_no_resets_from k8s-w2
 ((fail == 0)) || lab_fail "connections lost in the rolling switch"
 lab_ok "rolling switch k8s-s/k8s-w2 opt -> ipip -> opt: 50 connections, no reset, no stall, every byte back"
