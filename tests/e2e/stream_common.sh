@@ -52,13 +52,19 @@ stream_watch_resets() {
     lab_fail "cannot capture on test-pc"
 }
 
+# _stream_resets_sent NS: TCP resets NS's own stack sent (TcpOutRsts), "?" if unknown
+_stream_resets_sent() {
+  local n
+  n=$(lab_exec "$1" nstat -asz TcpOutRsts 2>/dev/null | awk '$1 == "TcpOutRsts" {print $2}')
+  echo "${n:-?}"
+}
+
 # stream_explain_resets: which namespace sent resets (TcpOutRsts) and the
 # captured ones with their link-layer source (the node that sent them)
 stream_explain_resets() {
-  local ns n
+  local ns
   for ns in "${LAB_NODES[@]}" "${LAB_PODS[@]}"; do
-    n=$(lab_exec "$ns" nstat -asz TcpOutRsts 2>/dev/null | awk '$1 == "TcpOutRsts" {print $2}')
-    echo "resets sent by $ns: ${n:-?}"
+    echo "resets sent by $ns: $(_stream_resets_sent "$ns")"
   done
   lab_capture_stop "$STREAM_RESETS_PCAP"
   lab_exec test-pc ip neigh show dev eth0
@@ -70,7 +76,7 @@ stream_explain_resets() {
 # the dispatch chain)
 stream_expect_no_resets_from() {
   local n
-  n=$(lab_exec "$1" nstat -asz TcpOutRsts 2>/dev/null | awk '$1 == "TcpOutRsts" {print $2}')
-  [[ $n == 0 ]] || lab_fail "$1 sent ${n:-?} TCP resets itself: service packets reached its own stack"
+  n=$(_stream_resets_sent "$1")
+  [[ $n == 0 ]] || lab_fail "$1 sent $n TCP resets itself: service packets reached its own stack"
   lab_ok "$1 sent no TCP resets itself"
 }
