@@ -93,12 +93,15 @@ stream_all_ok() {
   [[ $total == *" conns=$2 ok=$2 "* && $total == *" resets=0 stalls=0 mismatches=0 short=0"* ]]
 }
 
-# peers POD PORT: client ports of the established connections to PORT in POD
+# peers POD PORT: client ports of the established connections from test-pc
+# to PORT in POD (not nfdsrd's own TCP health checks from the entry node,
+# which are established for a moment every interval)
 peers() {
   # /proc/net/tcp, not ss: ss's sock_diag answers were seen empty in the VM's
   # pod namespaces while connections were up (module autoload under load)
-  local hex
-  lab_exec "$1" cat /proc/net/tcp | awk -v port="$(printf '%04X' "$2")" '
-    NR > 1 && $4 == "01" { split($2, l, ":"); split($3, r, ":"); if (l[2] == port) print r[2] }' |
+  local hex client
+  client=$(printf '%02X' $(tr . ' ' <<<"${LAB_NODE_IP[test-pc]}" | awk '{print $4, $3, $2, $1}'))
+  lab_exec "$1" cat /proc/net/tcp | awk -v port="$(printf '%04X' "$2")" -v client="$client" '
+    NR > 1 && $4 == "01" { split($2, l, ":"); split($3, r, ":"); if (l[2] == port && r[1] == client) print r[2] }' |
     while read -r hex; do echo $((16#$hex)); done | sort -n
 }
