@@ -97,9 +97,10 @@ TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q)
         return r;
     const auto& e = *r.service;
     r.service_chain = nft::service_chain_name(e);
-    if (e.maglev.empty())
+    r.draining = !e.maglev_established.empty();
+    if (e.maglev.empty() && !r.draining)
         return r;
-    const std::uint32_t m = static_cast<std::uint32_t>(e.maglev.size());
+    const std::uint32_t m = static_cast<std::uint32_t>(r.draining ? e.maglev_established.size() : e.maglev.size());
     r.bucket = maglev::nft_flow_bucket(q.client.be, q.client_port, m, e.hash_seed);
     {
         std::uint8_t data[maglev::kFlowHashLen] = {};
@@ -108,6 +109,14 @@ TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q)
         data[5] = static_cast<std::uint8_t>(q.client_port);
         r.hash = maglev::jhash(data, maglev::kFlowHashLen, e.hash_seed);
     }
+    if (r.draining) {
+        const std::uint32_t old = e.maglev_established[r.bucket];
+        if (old < e.backends.size())
+            r.established = &e.backends[old];
+        r.moved = e.maglev.empty() || e.maglev[r.bucket] != old;
+    }
+    if (e.maglev.empty())
+        return r;
     const std::uint32_t idx = e.maglev[r.bucket];
     if (idx < e.backends.size()) {
         r.backend = &e.backends[idx];
@@ -133,9 +142,14 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
               << "\", \"dispatch\": \"" << dispatch_name(e) << "\", \"maglev_size\": " << e.maglev.size()
               << ", \"hash_seed\": " << e.hash_seed << "}";
         }
-        o << ",\n  \"hash\": " << (r.service && !r.service->maglev.empty() ? std::to_string(r.hash) : "null")
-          << ",\n  \"bucket\": " << (r.service && !r.service->maglev.empty() ? std::to_string(r.bucket) : "null")
-          << ",\n  \"backend\": ";
+        const bool hashed = r.service && (!r.service->maglev.empty() || r.draining);
+        o << ",\n  \"hash\": " << (hashed ? std::to_string(r.hash) : "null")
+          << ",\n  \"bucket\": " << (hashed ? std::to_string(r.bucket) : "null");
+        if (r.draining)
+            o << ",\n  \"drain\": {\"established_backend\": "
+              << (r.established ? "\"" + json_escape(r.established->name) + "\"" : std::string("null"))
+              << ", \"bucket_moved\": " << (r.moved ? "true" : "false") << "}";
+        o << ",\n  \"backend\": ";
         if (!r.backend) {
             o << "null";
         } else {
@@ -162,8 +176,10 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
         const auto& e = *r.service;
         o << "entry service: " << e.name << " " << ep(e.vip, e.vport) << "/" << proto_name(e.proto) << " (chain "
           << r.service_chain << ", dispatch " << dispatch_name(e) << ")\n";
-        if (e.maglev.empty()) {
+        if (e.maglev.empty() && !r.draining) {
             o << "backend: none (no backend with weight > 0): dropped by the 'no backend' rule\n";
+        } else if (e.maglev.empty()) {
+            o << "backend: none for new connections (every backend drains or is down): SYNs are dropped\n";
         } else {
             char hex[16];
             std::snprintf(hex, sizeof hex, "0x%08x", e.hash_seed);
@@ -175,6 +191,14 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
                   << b.weight << ", chain " << r.backend_chain << ")\n";
                 o << "dispatch: " << dispatch_detail(e, b) << "\n";
             }
+        }
+        if (r.draining && r.established) {
+            o << "drain: a connection opened before the drain goes to " << r.established->name << " "
+              << ep(r.established->addr, r.established->port) << "; "
+              << (r.moved ? "the drain moved this bucket: a connection opened during the drain is remembered by "
+                            "its SYN (set " + r.service_chain + "_drain_flows) and stays on the backend above"
+                          : "the drain did not move this bucket")
+              << "\n";
         }
     }
     for (const auto* b : r.bindings)
@@ -222,6 +246,7 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
                 bs.weight = b.weight;
                 bs.buckets = buckets[i];
                 bs.up = bs.buckets > 0;  // in the Maglev table (not drained, not down)
+                bs.draining = b.draining;
                 if (!e.health_checked)
                     bs.health = "unchecked";
                 else if (health_known)
@@ -316,13 +341,14 @@ std::string render_status_text(const metrics::Snapshot& s)
         o << "\nservice " << svc.name << " " << svc.address << ":" << svc.port << "/" << svc.protocol << " dispatch "
           << svc.dispatch << ", maglev " << svc.maglev_size << ", no-backend drops " << svc.dropped_packets << "\n";
         char line[512];
-        std::snprintf(line, sizeof line, "  %-16s %-21s %-12s %6s %7s %-8s %12s %14s\n", "BACKEND", "ADDRESS", "NODE",
+        std::snprintf(line, sizeof line, "  %-16s %-21s %-12s %6s %7s %-15s %12s %14s\n", "BACKEND", "ADDRESS", "NODE",
                       "WEIGHT", "BUCKETS", "HEALTH", "PACKETS", "BYTES");
         o << line;
         for (const auto& b : svc.backends) {
             const std::string addr = b.address + ":" + std::to_string(b.port);
-            std::snprintf(line, sizeof line, "  %-16s %-21s %-12s %6u %7u %-8s %12llu %14llu\n", b.name.c_str(),
-                          addr.c_str(), b.node.c_str(), b.weight, b.buckets, b.health.c_str(),
+            std::snprintf(line, sizeof line, "  %-16s %-21s %-12s %6u %7u %-15s %12llu %14llu\n", b.name.c_str(),
+                          addr.c_str(), b.node.c_str(), b.weight, b.buckets,
+                          (b.draining ? b.health + ",drain" : b.health).c_str(),
                           static_cast<unsigned long long>(b.packets), static_cast<unsigned long long>(b.bytes));
             o << line;
         }
@@ -393,6 +419,7 @@ std::string render_status_json(const metrics::Snapshot& s)
               << ", \"port\": " << b.port << ", \"node\": " << str(b.node) << ", \"local\": "
               << (b.local ? "true" : "false") << ", \"weight\": " << b.weight << ", \"buckets\": " << b.buckets
               << ", \"health\": " << str(b.health) << ", \"up\": " << (b.up ? "true" : "false")
+              << ", \"draining\": " << (b.draining ? "true" : "false")
               << ", \"packets\": " << b.packets << ", \"bytes\": " << b.bytes << "}";
         }
         o << "]}";

@@ -24,6 +24,12 @@ struct TraceResult {
     std::uint32_t hash = 0;    // jhash result before scaling
     std::uint32_t bucket = 0;  // Maglev bucket (what nftables computes)
     const plan::BackendPlan* backend = nullptr;  // nullptr: no backend (drop)
+    // While a backend of the service drains: the backend of a connection
+    // opened before the drain (nullptr: none), and whether the bucket moved
+    // (a connection opened during the drain there is remembered).
+    bool draining = false;
+    const plan::BackendPlan* established = nullptr;
+    bool moved = false;
     std::string service_chain, backend_chain;
     std::vector<const plan::Binding*> bindings;  // this node as backend for the address
 };

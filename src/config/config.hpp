@@ -56,6 +56,9 @@ struct Backend {
     std::uint16_t port = 0;
     std::string node;
     std::uint32_t weight = 1;
+    // Takes no new connections; TCP connections opened before keep going to
+    // it (docs/config.md, "Draining").
+    bool drain = false;
     FieldMarks marks;
 };
 

@@ -308,7 +308,7 @@ Backend read_backend(Reader& r, const YAML::Node& node, const std::string& path)
 {
     Backend out;
     out.marks.entity = mark_of(node);
-    if (!r.check_map(node, path, {"name", "address", "port", "node", "weight"},
+    if (!r.check_map(node, path, {"name", "address", "port", "node", "weight", "drain"},
                      {"name", "address", "port", "node"}))
         return out;
     for_each_field(node, [&](const std::string& key, const YAML::Node& v) {
@@ -329,6 +329,9 @@ Backend read_backend(Reader& r, const YAML::Node& node, const std::string& path)
         } else if (key == "weight") {
             if (auto x = r.u32(v, p, 0, 65535, "a weight"))
                 out.weight = *x;
+        } else if (key == "drain") {
+            if (auto x = r.choice<bool>(v, p, {{"true", true}, {"false", false}}))
+                out.drain = *x;
         }
     });
     return out;

@@ -99,11 +99,18 @@ private:
 
         std::map<std::string, std::size_t> names;
         std::map<std::pair<std::uint32_t, std::uint16_t>, std::size_t> endpoints;
-        bool any_weight = false;
+        bool any_weight = false, any_taking = false;
         for (std::size_t bi = 0; bi < s.backends.size(); ++bi) {
             const Backend& b = s.backends[bi];
             const std::string bpath = index(path + ".backends", bi);
             any_weight = any_weight || b.weight > 0;
+            any_taking = any_taking || (b.weight > 0 && !b.drain);
+            // a UDP flow has no first packet the entry node could tell
+            // apart, so there is nothing to keep on the draining backend
+            if (b.drain && s.protocol == Protocol::udp)
+                error(b.marks.of("drain"), bpath + ".drain",
+                      "found drain: true on a UDP service, expected it only on TCP services (for UDP, weight: 0 "
+                      "takes the backend out)");
             if (!b.node.empty() && !c_.find_node(b.node))
                 error(b.marks.of("node"), bpath + ".node",
                       "found unknown node '" + b.node + "', expected a name from nodes[]");
@@ -126,6 +133,10 @@ private:
         if (!s.backends.empty() && !any_weight)
             error(s.marks.of("backends"), path + ".backends",
                   "found only backends with weight 0, expected at least one with weight > 0");
+        else if (!s.backends.empty() && !any_taking)
+            error(s.marks.of("backends"), path + ".backends",
+                  "found every backend draining or with weight 0, expected at least one that takes new "
+                  "connections (weight > 0 and no drain: true)");
 
         const std::size_t n = s.backends.size();
         if (s.maglev_table_size == 0) {

@@ -23,6 +23,7 @@ struct BackendSample {
     // health_check), "unknown" (checked, but nfdsrd is not running to say)
     std::string health = "unknown";
     bool up = true;                  // in the Maglev table
+    bool draining = false;           // drain: true (no new connections, keeps its established ones)
     std::uint64_t packets = 0;       // entry node: dispatched to it (backend chain counter)
     std::uint64_t bytes = 0;
 };

@@ -87,8 +87,11 @@ std::string render_prometheus(const Snapshot& s)
         for (const auto& b : svc.backends)
             if (b.health == "up" || b.health == "down")
                 w.sample("nfdsr_backend_healthy", backend_labels(svc, b), std::string(b.health == "up" ? "1" : "0"));
-    per_backend("nfdsr_backend_weight", "gauge", "Configured backend weight (0 = drained).",
+    per_backend("nfdsr_backend_weight", "gauge", "Configured backend weight (0 = no Maglev buckets).",
                 [](const BackendSample& b) { return std::to_string(b.weight); });
+    per_backend("nfdsr_backend_draining", "gauge",
+                "1 if the backend drains (drain: true): no new connections, established ones keep it.",
+                [](const BackendSample& b) { return std::string(b.draining ? "1" : "0"); });
     w.header("nfdsr_service_dropped_packets_total", "counter",
              "Packets to the entry service dropped because it has no backend.");
     for (const auto& svc : s.services)

@@ -76,6 +76,9 @@ constexpr std::uint32_t kTypeBits = 6;
 constexpr std::uint32_t kConcatKeyType =
     (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInetProto << kTypeBits) | kTypeInetService;
 constexpr std::uint32_t kConcatKeyLen = 12;  // 4 + 4 (proto, padded) + 4 (port, padded)
+// ip saddr . th sport (the Maglev hash input): 4 + 4 (port, padded)
+constexpr std::uint32_t kClientKeyType = (kTypeIpAddr << kTypeBits) | kTypeInetService;
+constexpr std::uint32_t kClientKeyLen = 8;
 // nft's enum byteorder, stored in the set's userdata so nft prints keys right.
 constexpr std::uint32_t kByteorderInvalid = 0;  // concatenations
 constexpr std::uint32_t kByteorderHost = 1;
@@ -181,6 +184,16 @@ nftnl_expr* lookup(std::uint32_t sreg, const std::string& set, std::uint32_t set
     return e;
 }
 
+// add/update @set { <key in sreg> } (with the set's timeout)
+nftnl_expr* dynset(std::uint32_t op, std::uint32_t sreg, const std::string& set, std::uint32_t set_id) {
+    nftnl_expr* e = expr("dynset");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, op);
+    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set.c_str());
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+    return e;
+}
+
 // iifname/oifname "<dev>": meta load into reg 1, compare all IFNAMSIZ bytes.
 void ifname_eq(nftnl_rule* r, nft_meta_keys key, const char* dev) {
     char name[16] = {};
@@ -245,11 +258,16 @@ private:
         std::string map;
         std::vector<std::string> backend_chains;
         std::string label;  // "svc1 192.168.10.10:31615/tcp"
+        // while a backend drains (see add_drain_sets); ids 0 = not installed
+        std::uint32_t established_id = 0, moved_id = 0, flows_id = 0;
     };
 
     void add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, const std::string& what);
+    void add_drain_sets(Svc& s);
     void add_service_chains(const Svc& s, const std::string& what);
     void add_maglev_elems(const Svc& s, std::uint32_t map_id);
+    void add_drain_elems(const Svc& s);
+    void drain_rules(const Svc& s, std::uint32_t map_id);
     void service_rules(const Svc& s, std::uint32_t map_id);
     // "meta mark set meta mark | entry_mark" for TCP SYN / UDP to a member of `set`
     void mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
@@ -257,7 +275,8 @@ private:
 
     std::uint32_t add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                           std::uint32_t key_byteorder, bool vmap, const std::string& comment,
-                          std::uint32_t hash_mod = 0);
+                          std::uint32_t hash_mod = 0, std::uint32_t dynamic_size = 0,
+                          std::uint64_t timeout_ms = 0);
     void add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
                    const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap);
     void add_chain(const std::string& name, const std::string& comment, int hook = -1, int prio = 0);
@@ -305,7 +324,7 @@ void Builder::table() {
 // datatype (integer, 32 bit, host order, decimal) and modulus, readable, and
 // `nft -f` of the listing type-checks `jhash ... vmap @map` against it. The
 // layout mirrors what nft 1.0.6 writes for `typeof symhash mod M : verdict`.
-void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus) {
+void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus, bool vmap) {
     constexpr std::uint32_t kExprHash = 0x18;     // nft enum expr_types: EXPR_HASH
     constexpr std::uint32_t kExprVerdict = 1;     // EXPR_VERDICT
     nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
@@ -318,6 +337,7 @@ void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus) {
     nftnl_udata_put_u32(b, 4, 0);             // seed set
     nftnl_udata_nest_end(b, data);
     nftnl_udata_nest_end(b, key);
+    if (!vmap) return;
     nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
     nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
     nftnl_udata_put(b, NFTNL_UDATA_SET_TYPEOF_DATA, 0, nullptr);
@@ -327,7 +347,7 @@ void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus) {
 
 std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                                std::uint32_t key_byteorder, bool vmap, const std::string& comment,
-                               std::uint32_t hash_mod) {
+                               std::uint32_t hash_mod, std::uint32_t dynamic_size, std::uint64_t timeout_ms) {
     SetPtr s(nftnl_set_alloc());
     // The id names the set inside one transaction (rules created in the same
     // batch refer to it by name and id). Derived from the name, not from the
@@ -341,7 +361,14 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
     nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, key_len);
     nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, vmap ? NFT_SET_MAP : 0);
+    // dynamic: filled by the data path (dynset; needs an updatable set type,
+    // which NFT_SET_EVAL selects), with a size limit and a default timeout
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS,
+                      (vmap ? NFT_SET_MAP : 0) | (dynamic_size ? NFT_SET_EVAL | NFT_SET_TIMEOUT : 0));
+    if (dynamic_size) {
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, dynamic_size);
+        nftnl_set_set_u64(s.get(), NFTNL_SET_TIMEOUT, timeout_ms);
+    }
     if (vmap) {
         nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
         nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, 0);
@@ -349,7 +376,7 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     Udata ud;
     nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, key_byteorder);
     if (vmap) nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, kByteorderInvalid);
-    if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod);
+    if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod, vmap);
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_SET_COMMENT, clip(comment).c_str());
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, ud.data(), ud.len());
     Set set;
@@ -479,6 +506,32 @@ void Builder::add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, 
                               static_cast<std::uint32_t>(std::max<std::size_t>(s.plan->maglev.size(), 1))));
 }
 
+// A service whose backends drain gets, after its Maglev map:
+//  <chain>_established  the Maglev table with the draining backends (for
+//                       connections opened before the drain);
+//  <chain>_moved        the buckets where the two tables differ;
+//  <chain>_drain_flows  client address . port of the connections opened
+//                       during the drain in a moved bucket (added by their
+//                       SYN, refreshed by each packet, expiring after the
+//                       TCP idle timeout): they follow the new table.
+// State stays on the entry node only for those flows (bounded by
+// flows.max); the rest of the service stays stateless.
+void Builder::add_drain_sets(Svc& s) {
+    const auto& e = *s.plan;
+    if (e.maglev_established.empty()) return;
+    const auto m = static_cast<std::uint32_t>(e.maglev_established.size());
+    s.established_id = add_set(s.chain + "_established", kTypeInteger, 4, kByteorderHost, true,
+                               s.label + ": Maglev bucket -> backend chain, for connections from before the drain",
+                               m);
+    if (e.maglev.empty()) return;  // no backend takes new connections: SYNs are dropped
+    s.moved_id = add_set(s.chain + "_moved", kTypeInteger, 4, kByteorderHost, false,
+                         s.label + ": buckets the drain gave to another backend",
+                         m);
+    s.flows_id = add_set(s.chain + "_drain_flows", kClientKeyType, kClientKeyLen, kByteorderInvalid, false,
+                         s.label + ": connections opened during the drain in a moved bucket",
+                         0, plan_.params.flow_max, std::uint64_t{plan_.params.tcp_timeout} * 1000);
+}
+
 void Builder::add_service_chains(const Svc& s, const std::string& what) {
     const auto& e = *s.plan;
     add_chain(s.chain, s.label + ": Maglev M=" + std::to_string(e.maglev.size()) + " over " +
@@ -516,7 +569,10 @@ void Builder::ruleset() {
     const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                                             "entry service -> its Maglev chain");
     std::vector<std::uint32_t> map_ids;
-    for (const auto& s : svcs_) add_maglev_map(s, map_ids, "backend chain");
+    for (auto& s : svcs_) {
+        add_maglev_map(s, map_ids, "backend chain");
+        add_drain_sets(s);
+    }
     // ---- dispatch ipip (only when the plan prepares tunl0) ----
     const bool tun = plan_.tunnel.enabled;
     std::uint32_t sources_id = 0, xlate_id = 0, tun_svc_id = 0, tun_chains_id = 0;
@@ -530,7 +586,10 @@ void Builder::ruleset() {
                              "service addresses bound here, as classic IPIP on tunl0 (IPVS-TUN directors)");
         tun_chains_id = add_set("tunnel_service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                                 "classic IPIP on tunl0 -> Maglev chain over the local backends");
-        for (const auto& s : tsvcs_) add_maglev_map(s, tmap_ids, "local backend chain");
+        for (auto& s : tsvcs_) {
+            add_maglev_map(s, tmap_ids, "local backend chain");
+            add_drain_sets(s);
+        }
     }
     // ---- backend node: TCP service addresses bound here (SYN-ACK MSS cap) ----
     Elems bound_tcp;
@@ -613,7 +672,10 @@ void Builder::ruleset() {
     }
     add_elems("service_chains", chains_id, "map service_chains", chains, true);
     if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp_id, "set bound_tcp_services", bound_tcp, false);
-    for (std::size_t si = 0; si < svcs_.size(); ++si) add_maglev_elems(svcs_[si], map_ids[si]);
+    for (std::size_t si = 0; si < svcs_.size(); ++si) {
+        add_maglev_elems(svcs_[si], map_ids[si]);
+        add_drain_elems(svcs_[si]);
+    }
     if (tun) {
         Elems sources, xlate, tsvc, tchains;
         std::set<std::uint32_t> seen_src;
@@ -637,7 +699,10 @@ void Builder::ruleset() {
         add_elems("ipip_xlate_services", xlate_id, "set ipip_xlate_services", xlate, false);
         add_elems("tunnel_services", tun_svc_id, "set tunnel_services", tsvc, false);
         add_elems("tunnel_service_chains", tun_chains_id, "map tunnel_service_chains", tchains, true);
-        for (std::size_t si = 0; si < tsvcs_.size(); ++si) add_maglev_elems(tsvcs_[si], tmap_ids[si]);
+        for (std::size_t si = 0; si < tsvcs_.size(); ++si) {
+            add_maglev_elems(tsvcs_[si], tmap_ids[si]);
+            add_drain_elems(tsvcs_[si]);
+        }
     }
 
     // ---- chain classify (prerouting, raw -300) ----
@@ -791,6 +856,28 @@ void Builder::add_maglev_elems(const Svc& s, std::uint32_t map_id) {
     add_elems(s.map, map_id, "map " + s.map + " (" + s.label + ")", buckets, true);
 }
 
+void Builder::add_drain_elems(const Svc& s) {
+    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
+    const auto& e = *s.plan;
+    if (!s.established_id) return;
+    auto key = [](std::uint32_t bucket) {
+        std::vector<std::uint8_t> k(4);
+        std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
+        return k;
+    };
+    Elems established, moved;
+    for (std::uint32_t bucket = 0; bucket < e.maglev_established.size(); ++bucket) {
+        const std::uint32_t idx = e.maglev_established[bucket];
+        if (idx >= e.backends.size())
+            throw NftError("plan: " + s.label + " established Maglev bucket " + std::to_string(bucket) +
+                           " names backend #" + std::to_string(idx) + " of " + std::to_string(e.backends.size()));
+        established.emplace_back(key(bucket), s.backend_chains[idx]);
+        if (s.moved_id && (bucket >= e.maglev.size() || e.maglev[bucket] != idx)) moved.emplace_back(key(bucket), "");
+    }
+    add_elems(s.chain + "_established", s.established_id, "", established, true);
+    if (s.moved_id) add_elems(s.chain + "_moved", s.moved_id, "", moved, false);
+}
+
 void Builder::mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
                          const std::string& why) {
     const std::uint32_t mark = plan_.params.entry_mark;
@@ -824,9 +911,77 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
     }
 }
 
+// The service chain while a backend drains (see add_drain_sets). The
+// service is TCP (config validation): tcp flags need no protocol check.
+void Builder::drain_rules(const Svc& s, std::uint32_t map_id) {
+    const auto& e = *s.plan;
+    const std::string flows = s.chain + "_drain_flows";
+    // ip saddr . th sport into reg 2 (the key of _drain_flows), its jhash into reg 1
+    auto client = [](nftnl_rule* r) {
+        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
+        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
+    };
+    auto bucket = [&e](nftnl_rule* r, std::uint32_t m) {
+        nftnl_rule_add_expr(r, jhash(NFT_REG_2, 8, m, e.hash_seed, NFT_REG_1));
+    };
+    auto syn_only = [](nftnl_rule* r) {  // tcp flags & (fin | syn | rst | ack) == syn
+        const std::uint8_t tcp = IPPROTO_TCP;  // (prints as "tcp flags"; the service is TCP anyway)
+        nftnl_rule_add_expr(r, meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, &tcp, 1));
+        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
+        const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
+        nftnl_rule_add_expr(r, bitwise(NFT_REG_1, 1, &fsra, &none));
+        nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, &syn, 1));
+    };
+    const auto m_new = static_cast<std::uint32_t>(e.maglev.size());
+    const auto m_old = static_cast<std::uint32_t>(e.maglev_established.size());
+    if (s.flows_id) {
+        auto r = rule(s.chain);
+        syn_only(r.get());
+        client(r.get());
+        bucket(r.get(), m_new);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_moved", s.moved_id, false));
+        nftnl_rule_add_expr(r.get(), dynset(NFT_DYNSET_OP_ADD, NFT_REG_2, flows, s.flows_id));
+        commit_rule(std::move(r), s.chain, "drain: a new connection in a moved bucket is remembered");
+    }
+    {
+        auto r = rule(s.chain);
+        syn_only(r.get());
+        if (m_new) {
+            client(r.get());
+            bucket(r.get(), m_new);
+            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
+            commit_rule(std::move(r), s.chain, "drain: a new connection (SYN) takes the table without draining backends");
+        } else {
+            nftnl_rule_add_expr(r.get(), expr("counter"));
+            nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
+            commit_rule(std::move(r), s.chain, "drain: no backend takes new connections");
+        }
+    }
+    if (s.flows_id) {
+        auto r = rule(s.chain);
+        client(r.get());
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_2, flows, s.flows_id, false));
+        nftnl_rule_add_expr(r.get(), dynset(NFT_DYNSET_OP_UPDATE, NFT_REG_2, flows, s.flows_id));
+        bucket(r.get(), m_new);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
+        commit_rule(std::move(r), s.chain, "drain: a connection opened during the drain keeps the new table");
+    }
+    {
+        auto r = rule(s.chain);
+        client(r.get());
+        bucket(r.get(), m_old);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_established", s.established_id, true));
+        commit_rule(std::move(r), s.chain,
+                    "drain: a connection opened before the drain keeps its backend (seed " + hex32(e.hash_seed) + ")");
+    }
+}
+
 void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
     const auto& e = *s.plan;
-    if (!e.maglev.empty()) {
+    if (s.established_id) {
+        drain_rules(s, map_id);
+    } else if (!e.maglev.empty()) {
         // jhash ip saddr . th sport mod M seed S vmap @<map>
         auto r = rule(s.chain);
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));

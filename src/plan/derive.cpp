@@ -53,20 +53,39 @@ std::vector<BackendPlan> backend_plans(const config::Config& config, const confi
         BackendPlan p{b.name, b.node, b.address, b.port, b.weight};
         p.healthy = !down.contains({s.name, b.name});
         p.route_mark = b.node == self ? 0u : node_route_mark(config, b.node);
+        p.draining = b.drain;
         out.push_back(std::move(p));
     }
     return out;
 }
 
 // Unhealthy backends take part with weight 0 (no buckets): the table of
-// the rest is what it would be without them.
-std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends, std::uint32_t table_size)
+// the rest is what it would be without them. Draining backends too, except
+// in the table for connections opened before the drain (`established`).
+std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends, std::uint32_t table_size,
+                                        bool established = false)
 {
     std::vector<maglev::Backend> ids;
     ids.reserve(backends.size());
-    for (const auto& b : backends)
-        ids.push_back({backend_identity(b.addr, b.port), b.healthy ? b.weight : 0u});
+    for (const auto& b : backends) {
+        const bool takes = b.healthy && (established || !b.draining);
+        ids.push_back({backend_identity(b.addr, b.port), takes ? b.weight : 0u});
+    }
     return maglev::build(ids, table_size);
+}
+
+// Both tables of a service (EntryServicePlan::maglev_established)
+void fill_maglev(EntryServicePlan& e, std::uint32_t table_size)
+{
+    e.maglev = maglev_table(e.backends, table_size);
+    bool draining = false;
+    for (const auto& b : e.backends)
+        draining = draining || (b.draining && b.healthy && b.weight > 0);
+    if (draining && e.proto == Protocol::tcp) {
+        e.maglev_established = maglev_table(e.backends, table_size, true);
+        if (e.maglev_established == e.maglev)
+            e.maglev_established.clear();
+    }
 }
 
 bool is_entry_node(const config::Service& s, std::string_view node)
@@ -112,15 +131,18 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
         std::vector<BackendPlan> local;
         for (const auto& b : s.backends)
             if (b.node == self.name) {
-                local.push_back({b.name, b.node, b.address, b.port, b.weight, !down.contains({s.name, b.name}), 0});
+                local.push_back(
+                    {b.name, b.node, b.address, b.port, b.weight, !down.contains({s.name, b.name}), 0, b.drain});
             }
         bool any_weight = false;
         for (const auto& b : local)
-            any_weight = any_weight || (b.weight > 0 && b.healthy);
+            any_weight = any_weight || (b.weight > 0 && b.healthy && !b.draining);
         if (local.empty() || !any_weight)
             continue;
-        const auto maglev =
-            maglev_table(local, static_cast<std::uint32_t>(maglev::next_prime(100 * local.size())));
+        EntryServicePlan tables;
+        tables.proto = s.protocol;
+        tables.backends = local;
+        fill_maglev(tables, static_cast<std::uint32_t>(maglev::next_prime(100 * local.size())));
         for (Ipv4 vip : service_addresses(config, s)) {
             EntryServicePlan e;
             e.name = s.name;
@@ -129,7 +151,8 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
             e.vport = service_port(s);
             e.dispatch = Dispatch::opt;  // local delivery: option + DNAT, as an opt entry
             e.backends = local;
-            e.maglev = maglev;
+            e.maglev = tables.maglev;
+            e.maglev_established = tables.maglev_established;
             e.hash_seed = config.hash_seed;
             e.health_checked = s.health_check.has_value();
             t.services.push_back(std::move(e));
@@ -170,7 +193,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name, const 
             e.dispatch = config.dispatch_of(s);
             e.ipip_mode = s.ipip_mode;
             e.backends = backend_plans(config, s, self->name, down);
-            e.maglev = maglev_table(e.backends, s.maglev_table_size);
+            fill_maglev(e, s.maglev_table_size);
             e.hash_seed = config.hash_seed;
             e.health_checked = s.health_check.has_value();
             plan.entry.push_back(std::move(e));

@@ -33,6 +33,9 @@ struct BackendPlan {
     // Routing mark of the backend's node (dispatch ipip: policy routing into
     // tunl0 towards that node); 0 = the backend is on this node (no tunnel).
     std::uint32_t route_mark = 0;
+    // drain: true in the config: no buckets in `maglev` (new connections),
+    // its buckets in `maglev_established` (connections opened before).
+    bool draining = false;
 };
 
 // A service address this node accepts traffic for as an entry node.
@@ -48,6 +51,12 @@ struct EntryServicePlan {
     // Maglev lookup table: size M (prime); entry = index into `backends`.
     // Identical on every node for the same config.
     std::vector<std::uint32_t> maglev;
+    // Only while a backend drains (else empty): the table with draining
+    // backends at their weight, for the packets of TCP connections opened
+    // before the drain. A SYN takes `maglev`; a connection opened during the
+    // drain in a bucket where the two tables differ is remembered by the
+    // entry node and stays on `maglev` (nft set <chain>_drain_flows).
+    std::vector<std::uint32_t> maglev_established;
     // Seed for the nft jhash over (client address . client port).
     std::uint32_t hash_seed = 0;
     bool health_checked = false;  // the service has a health_check

@@ -182,3 +182,50 @@ TEST_CASE("describe shows roles, table size and bucket counts")
     CHECK(text.find("webpod1 172.16.2.214:80 on k8s-w1, weight 1, 101 buckets (100.0%)") != std::string::npos);
     CHECK(text.find("local1 192.168.10.101:31617/tcp -> webpod0 172.16.0.10:80") != std::string::npos);
 }
+
+TEST_CASE("drain: new connections avoid the draining backend, established ones keep the old table")
+{
+    auto yaml = [](const char* drain) {
+        return std::string(R"(nodes:
+  - {name: a, address: 10.0.0.1}
+  - {name: b, address: 10.0.0.2, pod_cidr: 172.16.0.0/24}
+services:
+  - name: web
+    protocol: tcp
+    vip: 10.96.0.10
+    port: 80
+    entry_nodes: [a]
+    backends:
+      - {name: x, address: 172.16.0.5, port: 8080, node: b}
+      - {name: y, address: 172.16.0.6, port: 8080, node: b)") + drain + R"(}
+      - {name: z, address: 172.16.0.7, port: 8080, node: b}
+)";
+    };
+    const auto before = plan::derive(config::parse_text(yaml(", weight: 2"), "t.yaml"), "a").entry.at(0);
+    const auto draining = plan::derive(config::parse_text(yaml(", weight: 2, drain: true"), "t.yaml"), "a").entry.at(0);
+    const auto removed = plan::derive(config::parse_text(yaml(", weight: 0"), "t.yaml"), "a").entry.at(0);
+    CHECK(before.maglev_established.empty());
+    CHECK(draining.backends.at(1).draining);
+    // established connections: exactly the table from before the drain
+    CHECK(draining.maglev_established == before.maglev);
+    // new connections: exactly the table without y (as with weight 0)
+    CHECK(draining.maglev == removed.maglev);
+    CHECK(removed.maglev_established.empty());
+    CHECK(plan::bucket_counts(draining)[1] == 0);
+    // every bucket y had moved; the others mostly stayed (Maglev)
+    std::size_t moved = 0, of_y = 0;
+    for (std::size_t i = 0; i < before.maglev.size(); ++i) {
+        if (before.maglev[i] == 1) {
+            ++of_y;
+            CHECK(draining.maglev[i] != 1);
+        }
+        moved += draining.maglev[i] != draining.maglev_established[i];
+    }
+    CHECK(moved >= of_y);
+    CHECK(moved < of_y + before.maglev.size() / 10);
+
+    // a health-down draining backend has nothing to keep: no second table
+    const auto down = plan::derive(config::parse_text(yaml(", weight: 2, drain: true"), "t.yaml"), "a", {{"web", "y"}}).entry.at(0);
+    CHECK(down.maglev_established.empty());
+    CHECK(down.maglev == removed.maglev);
+}
