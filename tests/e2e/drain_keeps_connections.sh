@@ -1,0 +1,84 @@
+#!/bin/bash
+# drain_keeps_connections (issue 4, Health: weights and drain): nfdsrd on
+# k8s-s, 20 long-lived connections through stream2 (webpod1 + webpod2).
+# A reload sets `drain: true` on webpod2: it leaves the Maglev table for new
+# connections (an update of the table, not a replacement), new connections
+# all go to webpod1 and work, including those whose bucket the drain moved
+# (k8s-s remembers them by their SYN), and every connection to webpod2 from
+# before the drain streams on to the end: no reset, no stall. Control: with
+# `weight: 0` instead of a drain, the connections to webpod2 do break (the
+# stateless hard cut docs/config.md describes), so the first check can fail.
+source "$NFDSR_SRC_DIR/tests/e2e/health_common.sh"
+health_up
+running=$HEALTH_CFG_DIR/running.yaml
+cp "$HEALTH_CFG" "$running"
+daemon_start k8s-s "$running"
+pid=$(daemon_pid k8s-s)
+chain=svc_stream2_tcp_$STREAM2_PORT
+be2=${chain}_be_webpod2
+pkts() { lab_exec k8s-s nft list chain ip nfdsr "$1" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1; }
+webpod2_line='name: webpod2, address: 172.16.1.20, port: 7000, node: k8s-w2'
+# reload_with SED_EXPR WHAT: running config = health config with webpod2's stream2 line edited
+reload_with() {
+  local n
+  n=$(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log")
+  sed "s/\($webpod2_line\)}/\1$1}/" "$HEALTH_CFG" >"$running.new"
+  mv "$running.new" "$running"
+  kill -HUP "$pid"
+  for ((i = 0; i < 100; i++)); do
+    (($(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log") > n)) && break
+    sleep 0.1
+  done
+  (($(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log") > n)) || lab_fail "reload ($2) not applied"
+  grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1 | grep -q updated ||
+    lab_fail "the reload ($2) replaced the table instead of updating it"
+}
+
+stream_start long 20 14 "$STREAM2_PORT"
+sleep 2
+p2=$(peers webpod2 7000)
+n1=$(peers webpod1 7000 | wc -w) n2=$(wc -w <<<"$p2")
+echo "connections: webpod1 $n1, webpod2 $n2"
+((n1 + n2 == 20 && n2 > 0)) || lab_fail "expected 20 connections, some to webpod2"
+
+reload_with ", drain: true" "drain webpod2"
+lab_ok "drain applied by a reload, as an update of the table"
+after=$(map_backends k8s-s "$chain")
+echo "stream2 buckets for new connections: $(echo $after)"
+[[ $after == *webpod1* && $after != *webpod2* ]] || lab_fail "webpod2 still has buckets for new connections"
+old=$(lab_exec k8s-s nft list map ip nfdsr "${chain}_established")
+[[ $old == *"goto $be2"* ]] || lab_fail "no table for the connections from before the drain"
+lab_exec k8s-s nfdsrctl status --config "$running" | grep -E 'BACKEND|webpod2 .*drain' || lab_fail "status does not show the drain"
+c0=$(pkts "$be2")
+
+# new connections: all to webpod1 (webpod2 gets none), all complete
+stream_start fresh 20 4 "$STREAM2_PORT"
+sleep 1.5
+new2=$(comm -13 <(echo "$p2" | sort) <(peers webpod2 7000 | sort) | wc -w)
+((new2 == 0)) || lab_fail "webpod2 got $new2 new connections while draining"
+stream_wait fresh
+stream_all_ok fresh 20 || lab_fail "new connections failed during the drain"
+remembered=$(lab_exec k8s-s nft list set ip nfdsr "${chain}_drain_flows" | grep -o '192\.168\.10\.200 \. [0-9]*' | wc -l)
+echo "new connections in buckets the drain moved, remembered by k8s-s: $remembered of 20"
+((remembered > 0)) || lab_fail "no new connection was remembered (expected about half of 20 in moved buckets)"
+lab_ok "20 new connections, none to webpod2, all complete ($remembered kept on webpod1 by the entry node's memory)"
+
+stream_wait long
+c1=$(pkts "$be2")
+stream_all_ok long 20 || lab_fail "connections broke while webpod2 drained"
+((c1 > c0)) || lab_fail "no packets went to the draining webpod2 ($c0 -> $c1)"
+lab_ok "all 20 connections from before the drain streamed to the end ($n2 on the draining webpod2: $((c1 - c0)) more packets dispatched to it)"
+
+# control: weight 0 is a hard cut (no table for established connections)
+reload_with "" "webpod2 back"
+stream_start control 20 8 "$STREAM2_PORT"
+sleep 2
+p2=$(peers webpod2 7000)
+n2=$(wc -w <<<"$p2")
+((n2 > 0)) || lab_fail "webpod2 got no connections after the drain ended"
+reload_with ", weight: 0" "weight 0"
+stream_wait control
+broken=$(grep '^conn' "$E2E_OUT/control.txt" | grep -vc ' resets=0 stalls=0 mismatches=0$' || true)
+echo "control (weight 0, no drain): $broken connections broke; $n2 were on webpod2"
+((broken > 0)) || lab_fail "control: taking webpod2 out with weight 0 broke nothing: the drain check above proves nothing"
+lab_ok "control: weight 0 instead of drain broke $broken connections"
