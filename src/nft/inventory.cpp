@@ -119,6 +119,27 @@ Bytes chain_fingerprint(const nftnl_chain* k) {
     return fingerprint(c.get());
 }
 
+// A set that the data path fills (dynamic: the drain's remembered
+// connections) gets the fingerprint our builder gives it, so that a rebuild
+// keeps it with its elements when it is defined as we want it; other sets
+// get none (recreated with their elements).
+Bytes dynamic_set_fingerprint(const nftnl_set* k) {
+    const std::uint32_t flags = nftnl_set_is_set(k, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(k, NFTNL_SET_FLAGS) : 0;
+    if (!(flags & NFT_SET_EVAL) || (flags & NFT_SET_MAP)) return {};
+    SetPtr s(nftnl_set_alloc());
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, nftnl_set_get_str(k, NFTNL_SET_NAME));
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
+    for (auto attr : {NFTNL_SET_KEY_TYPE, NFTNL_SET_KEY_LEN, NFTNL_SET_FLAGS, NFTNL_SET_DESC_SIZE})
+        if (nftnl_set_is_set(k, attr)) nftnl_set_set_u32(s.get(), attr, nftnl_set_get_u32(k, attr));
+    if (nftnl_set_is_set(k, NFTNL_SET_TIMEOUT))
+        nftnl_set_set_u64(s.get(), NFTNL_SET_TIMEOUT, nftnl_set_get_u64(k, NFTNL_SET_TIMEOUT));
+    std::uint32_t len = 0;
+    if (const void* ud = nftnl_set_get_data(k, NFTNL_SET_USERDATA, &len))
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, ud, len);
+    return fingerprint(s.get());
+}
+
 }  // namespace
 
 std::string inventory() { return render(read_objects()); }
@@ -149,7 +170,8 @@ KernelTable read_table() {
         s.name = nftnl_set_get_str(ks.get(), NFTNL_SET_NAME);
         s.what = "set " + s.name + " (installed)";
         s.map = flags & NFT_SET_MAP;
-        s.def = std::move(ks);  // no fingerprint: recreated with its elements
+        s.fingerprint = dynamic_set_fingerprint(ks.get());
+        s.def = std::move(ks);
         k.skeleton.sets.push_back(std::move(s));
     }
     return k;

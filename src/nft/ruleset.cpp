@@ -360,7 +360,6 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
     nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
     nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, key_len);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
     // dynamic: filled by the data path (dynset; needs an updatable set type,
     // which NFT_SET_EVAL selects), with a size limit and a default timeout
     nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS,
@@ -383,7 +382,10 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     set.name = name;
     set.what = std::string(vmap ? "map " : "set ") + name + " (" + comment + ")";
     set.map = vmap;
+    // (the id only names the set within one batch: not part of what it is,
+    // and what a set read back from the kernel is compared with)
     set.fingerprint = fingerprint(s.get());
+    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
     set.def = std::move(s);
     set_index_[name] = out_.sets.size();
     out_.sets.push_back(std::move(set));

@@ -17,6 +17,8 @@ chose. Checked, packet by packet:
   - in a bucket the drain did not move, SYN and later segments go to the
     same backend and nothing is remembered;
   - `nfdsrctl trace` names both backends and whether the bucket moved;
+  - applying the same config again (as a restarted nfdsrd does) keeps what
+    was remembered;
   - removing be2 afterwards removes the drain sets.
 """
 import json
@@ -167,6 +169,12 @@ def main():
                 check(got == [want], f"sport {sport}: ACK #{i + 1} of a connection opened during the drain went "
                                      f"to {got}, expected {want} (where its SYN went)")
         check(remembered() == sorted(syn_ports), f"remembered connections {remembered()} == {sorted(syn_ports)}")
+        # a one-shot apply (as a restarted nfdsrd) rewrites the table in place and keeps what was remembered
+        run(CTL, "apply", "--no-module", "--node", "k8s-s", cfg, ns=EN)
+        check(remembered() == sorted(syn_ports), f"after a second apply, still remembered: {remembered()}")
+        want = trace(cfg, syn_ports[0])["backend"]["name"]
+        got = send(cfg, syn_ports[0], 0x10)
+        check(got == [want], f"sport {syn_ports[0]}: after the second apply, ACK went to {got}, expected {want}")
         # a bucket the drain did not move: same backend, nothing remembered
         unmoved = [p for p in stay if not trace(cfg, p)["drain"]["bucket_moved"]]
         check(len(unmoved) >= 2, f"{len(unmoved)} probe ports in buckets the drain did not move")
