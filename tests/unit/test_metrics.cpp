@@ -32,6 +32,7 @@ Snapshot sample()
     svc.backends.push_back(b);
     b.name = "web\"pod2";
     b.up = false;
+    b.draining = true;
     b.health = "down";
     b.packets = 0;
     b.bytes = 0;
@@ -67,6 +68,10 @@ TEST_CASE("per backend counters with service, backend and node labels")
     CHECK(t.find("nfdsr_backend_healthy{service=\"svc1\",backend=\"web\\\"pod2\",node=\"k8s-w1\"} 0\n") !=
           std::string::npos);
     CHECK(t.find("nfdsr_service_dropped_packets_total{service=\"svc1\"} 3\n") != std::string::npos);
+    CHECK(t.find("nfdsr_backend_draining{service=\"svc1\",backend=\"webpod1\",node=\"k8s-w1\"} 0\n") !=
+          std::string::npos);
+    CHECK(t.find("nfdsr_backend_draining{service=\"svc1\",backend=\"web\\\"pod2\",node=\"k8s-w1\"} 1\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("apply and module metrics")
