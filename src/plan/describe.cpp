@@ -57,7 +57,16 @@ std::string describe(const NodePlan& plan)
             char pct[32];
             std::snprintf(pct, sizeof pct, "%.1f%%", share);
             out << "    -> " << b.name << " " << endpoint(b.addr, b.port) << " on " << b.node << ", weight "
-                << b.weight << (b.healthy ? "" : " (health check: down)") << ", " << buckets[i] << " buckets (" << pct << ")\n";
+                << b.weight << (b.healthy ? "" : " (health check: down)")
+                << (b.draining ? " (draining: no new connections)" : "") << ", " << buckets[i] << " buckets (" << pct
+                << ")\n";
+        }
+        if (!e.maglev_established.empty()) {
+            std::size_t moved = 0;
+            for (std::size_t i = 0; i < e.maglev_established.size(); ++i)
+                moved += e.maglev.empty() || e.maglev[i] != e.maglev_established[i];
+            out << "    drain: connections from before it keep the table with the draining backends; " << moved
+                << " buckets moved (a new connection there is remembered by the entry node)\n";
         }
     }
     out << "bindings: " << plan.bindings.size() << "\n";

@@ -223,6 +223,10 @@ services:
     }
     CHECK(moved >= of_y);
     CHECK(moved < of_y + before.maglev.size() / 10);
+    const std::string text = plan::describe(plan::derive(config::parse_text(yaml(", weight: 2, drain: true"), "t.yaml"), "a"));
+    CHECK(text.find("y 172.16.0.6:8080 on b, weight 2 (draining: no new connections), 0 buckets") != std::string::npos);
+    CHECK(text.find("drain: connections from before it keep the table with the draining backends; " +
+                    std::to_string(moved) + " buckets moved") != std::string::npos);
 
     // a health-down draining backend has nothing to keep: no second table
     const auto down = plan::derive(config::parse_text(yaml(", weight: 2, drain: true"), "t.yaml"), "a", {{"web", "y"}}).entry.at(0);
