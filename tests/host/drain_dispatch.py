@@ -3,7 +3,7 @@
 
     drain_dispatch.py NFDSRCTL
 
-Topology as host_trace_matches_kernel: client 192.168.10.200 -- entry k8s-s
+Topology (entry_lab.py): client 192.168.10.200 -- entry k8s-s
 (table ip nfdsr from `nfdsrctl apply --no-module`) -- backend namespace with
 172.16.2.11-13. Service web has be1, be2, be3; then be2 gets `drain: true`.
 Hand-made TCP segments (raw socket, chosen source ports) go through the
@@ -23,17 +23,14 @@ chose. Checked, packet by packet:
 """
 import json
 import os
-import socket
-import struct
-import subprocess
+import re
 import sys
 import tempfile
 
+from entry_lab import EntryLab, main, run
+
 CTL = sys.argv[1]
-TAG = f"{os.getpid()}"
-CL, EN, BE = f"nfdsr-dr-cl-{TAG}", f"nfdsr-dr-en-{TAG}", f"nfdsr-dr-be-{TAG}"
 CHAIN = "svc_web_tcp_31615"
-failures = []
 
 
 def config(be2):
@@ -75,60 +72,36 @@ s.sendto(hdr, ("192.168.10.10", 0))
 """
 
 
-def run(*cmd, ns=None, check_rc=True):
-    if ns:
-        cmd = ("ip", "netns", "exec", ns) + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
-    return p.stdout
-
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def counters(cfg):
-    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json", ns=EN))
+def counters(lab, cfg):
+    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json", ns=lab.entry))
     return {b["name"]: b["packets"] for s in st["services"] for b in s["backends"]}
 
 
-def send(cfg, sport, flags):
+def send(lab, cfg, sport, flags):
     """Send one segment; return the backends whose counter moved."""
-    before = counters(cfg)
-    run(sys.executable, "-c", SEND, str(sport), hex(flags), ns=CL)
-    after = counters(cfg)
+    before = counters(lab, cfg)
+    run(sys.executable, "-c", SEND, str(sport), hex(flags), ns=lab.client)
+    after = counters(lab, cfg)
     return [b for b in after if after[b] > before.get(b, 0)]
 
 
-def trace(cfg, sport):
+def trace(lab, cfg, sport):
     return json.loads(run(CTL, "trace", f"192.168.10.200:{sport}", "192.168.10.10:31615", "tcp", "--config", cfg,
-                          "--node", "k8s-s", "-o", "json", ns=EN))
+                          "--node", "k8s-s", "-o", "json", ns=lab.entry))
 
 
-def remembered():
-    out = run("nft", "list", "set", "ip", "nfdsr", f"{CHAIN}_drain_flows", ns=EN)
-    return sorted(int(p) for p in __import__("re").findall(r"192\.168\.10\.200 \. (\d+)", out))
+def remembered(lab):
+    out = run("nft", "list", "set", "ip", "nfdsr", f"{CHAIN}_drain_flows", ns=lab.entry)
+    return sorted(int(p) for p in re.findall(r"192\.168\.10\.200 \. (\d+)", out))
 
 
-def main():
-    for ns in (CL, EN, BE):
-        run("ip", "netns", "add", ns)
-        run("ip", "link", "set", "lo", "up", ns=ns)
-    run("ip", "link", "add", "vc0", "netns", CL, "type", "veth", "peer", "name", "ve0", "netns", EN)
-    run("ip", "link", "add", "ve1", "netns", EN, "type", "veth", "peer", "name", "vb0", "netns", BE)
-    run("ip", "addr", "add", "192.168.10.200/24", "dev", "vc0", ns=CL)
-    run("ip", "addr", "add", "192.168.10.10/24", "dev", "ve0", ns=EN)
-    run("ip", "addr", "add", "172.16.2.1/24", "dev", "ve1", ns=EN)
-    for i in range(11, 14):
-        run("ip", "addr", "add", f"172.16.2.{i}/24", "dev", "vb0", ns=BE)
-    for ns, dev in ((CL, "vc0"), (EN, "ve0"), (EN, "ve1"), (BE, "vb0")):
-        run("ip", "link", "set", dev, "up", ns=ns)
-    run("ip", "route", "add", "default", "via", "172.16.2.1", ns=BE)
-    run("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=EN)
+def body(check):
+    with EntryLab("dr", ["172.16.2.11", "172.16.2.12", "172.16.2.13"]) as lab:
+        scenario(lab, check)
 
+
+def scenario(lab, check):
+    EN = lab.entry
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "nfdsr.yaml")
         with open(cfg, "w") as f:
@@ -137,7 +110,7 @@ def main():
         # before the drain: be2's buckets and the others
         old_be2, stay = [], []
         for sport in range(40000, 40400, 7):
-            t = trace(cfg, sport)
+            t = trace(lab, cfg, sport)
             check("drain" not in t, f"sport {sport}: no drain before the drain") if sport == 40000 else None
             (old_be2 if t["backend"]["name"] == "be2" else stay).append(sport)
         check(len(old_be2) >= 8 and len(stay) >= 4, f"ports in be2's buckets: {len(old_be2)}, others: {len(stay)}")
@@ -151,40 +124,40 @@ def main():
 
         # connections from before the drain: non-SYN segments keep be2
         for sport in old_be2[:4]:
-            t = trace(cfg, sport)
+            t = trace(lab, cfg, sport)
             check(t["drain"]["established_backend"] == "be2" and t["drain"]["bucket_moved"],
                   f"trace {sport}: opened before the drain -> be2, bucket moved ({t['drain']})")
-            got = send(cfg, sport, 0x10)
+            got = send(lab, cfg, sport, 0x10)
             check(got == ["be2"], f"sport {sport}: ACK of a connection from before the drain went to {got}, "
                                   "expected be2")
         # new connections in be2's buckets: SYN to the new backend, remembered, and later segments follow
         syn_ports = old_be2[4:8]
         for sport in syn_ports:
-            want = trace(cfg, sport)["backend"]["name"]
+            want = trace(lab, cfg, sport)["backend"]["name"]
             check(want != "be2", f"trace {sport}: a new connection goes to {want}, not be2")
-            got = send(cfg, sport, 0x02)
+            got = send(lab, cfg, sport, 0x02)
             check(got == [want], f"sport {sport}: SYN went to {got}, expected {want}")
             for i in range(2):
-                got = send(cfg, sport, 0x10)
+                got = send(lab, cfg, sport, 0x10)
                 check(got == [want], f"sport {sport}: ACK #{i + 1} of a connection opened during the drain went "
                                      f"to {got}, expected {want} (where its SYN went)")
-        check(remembered() == sorted(syn_ports), f"remembered connections {remembered()} == {sorted(syn_ports)}")
+        check(remembered(lab) == sorted(syn_ports), f"remembered connections {remembered(lab)} == {sorted(syn_ports)}")
         # a one-shot apply (as a restarted nfdsrd) rewrites the table in place and keeps what was remembered
         run(CTL, "apply", "--no-module", "--node", "k8s-s", cfg, ns=EN)
-        check(remembered() == sorted(syn_ports), f"after a second apply, still remembered: {remembered()}")
-        want = trace(cfg, syn_ports[0])["backend"]["name"]
-        got = send(cfg, syn_ports[0], 0x10)
+        check(remembered(lab) == sorted(syn_ports), f"after a second apply, still remembered: {remembered(lab)}")
+        want = trace(lab, cfg, syn_ports[0])["backend"]["name"]
+        got = send(lab, cfg, syn_ports[0], 0x10)
         check(got == [want], f"sport {syn_ports[0]}: after the second apply, ACK went to {got}, expected {want}")
         # a bucket the drain did not move: same backend, nothing remembered
-        unmoved = [p for p in stay if not trace(cfg, p)["drain"]["bucket_moved"]]
+        unmoved = [p for p in stay if not trace(lab, cfg, p)["drain"]["bucket_moved"]]
         check(len(unmoved) >= 2, f"{len(unmoved)} probe ports in buckets the drain did not move")
         for sport in unmoved[:2]:
-            t = trace(cfg, sport)
+            t = trace(lab, cfg, sport)
             want = t["backend"]["name"]
             check(t["drain"]["established_backend"] == want, f"trace {sport}: unmoved bucket, same backend {want}")
-            check(send(cfg, sport, 0x02) == [want], f"sport {sport}: SYN to {want}")
-            check(send(cfg, sport, 0x10) == [want], f"sport {sport}: ACK to {want}")
-        check(remembered() == sorted(syn_ports), "SYNs in unmoved buckets are not remembered")
+            check(send(lab, cfg, sport, 0x02) == [want], f"sport {sport}: SYN to {want}")
+            check(send(lab, cfg, sport, 0x10) == [want], f"sport {sport}: ACK to {want}")
+        check(remembered(lab) == sorted(syn_ports), "SYNs in unmoved buckets are not remembered")
         human = run(CTL, "trace", f"192.168.10.200:{old_be2[0]}", "192.168.10.10:31615", "--config", cfg, "--node",
                     "k8s-s", ns=EN)
         check("drain: a connection opened before the drain goes to be2" in human and "drain moved this bucket" in human,
@@ -199,17 +172,9 @@ def main():
         table = run("nft", "list", "table", "ip", "nfdsr", ns=EN)
         check("_drain_flows" not in table and "_established" not in table, "no drain sets once be2 is removed")
         sport = syn_ports[0]
-        want = trace(cfg, sport)["backend"]["name"]
-        check(send(cfg, sport, 0x10) == [want], f"sport {sport}: after the removal, {want} as the table says")
+        want = trace(lab, cfg, sport)["backend"]["name"]
+        check(send(lab, cfg, sport, 0x10) == [want], f"sport {sport}: after the removal, {want} as the table says")
 
 
-try:
-    main()
-except Exception as e:  # noqa: BLE001
-    failures.append(str(e))
-    print("FAIL:", e)
-finally:
-    for ns in (CL, EN, BE):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+
+main(body)

@@ -3,7 +3,7 @@
 
     trace_matches_kernel.py NFDSRCTL
 
-Topology (fresh namespaces): client 192.168.10.200 -- entry k8s-s
+Topology (entry_lab.py): client 192.168.10.200 -- entry k8s-s
 192.168.10.10 (table ip nfdsr from `nfdsrctl apply --no-module`) -- backend
 namespace holding 5 backend addresses 172.16.2.11-15 (no listener: each SYN
 gets an RST, we only need the SYN). For 24 client source ports (bound
@@ -13,14 +13,12 @@ The services use two table sizes and a non-default seed.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
+from entry_lab import EntryLab, main, run
+
 CTL = sys.argv[1]
-TAG = f"{os.getpid()}"
-CL, EN, BE = f"nfdsr-tr-cl-{TAG}", f"nfdsr-tr-en-{TAG}", f"nfdsr-tr-be-{TAG}"
-failures = []
 
 CONFIG = """
 hash_seed: 0x1234abcd
@@ -62,42 +60,19 @@ except OSError:
 """
 
 
-def run(*cmd, ns=None, check_rc=True):
-    if ns:
-        cmd = ("ip", "netns", "exec", ns) + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
-    return p.stdout
-
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def counters(cfg):
-    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json", ns=EN))
+def counters(lab, cfg):
+    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json",
+                        ns=lab.entry))
     return {(s["port"], b["name"]): b["packets"] for s in st["services"] for b in s["backends"]}
 
 
-def main():
-    for ns in (CL, EN, BE):
-        run("ip", "netns", "add", ns)
-        run("ip", "link", "set", "lo", "up", ns=ns)
-    run("ip", "link", "add", "vc0", "netns", CL, "type", "veth", "peer", "name", "ve0", "netns", EN)
-    run("ip", "link", "add", "ve1", "netns", EN, "type", "veth", "peer", "name", "vb0", "netns", BE)
-    run("ip", "addr", "add", "192.168.10.200/24", "dev", "vc0", ns=CL)
-    run("ip", "addr", "add", "192.168.10.10/24", "dev", "ve0", ns=EN)
-    run("ip", "addr", "add", "172.16.2.1/24", "dev", "ve1", ns=EN)
-    for i in range(11, 16):
-        run("ip", "addr", "add", f"172.16.2.{i}/24", "dev", "vb0", ns=BE)
-    for ns, dev in ((CL, "vc0"), (EN, "ve0"), (EN, "ve1"), (BE, "vb0")):
-        run("ip", "link", "set", dev, "up", ns=ns)
-    run("ip", "route", "add", "default", "via", "172.16.2.1", ns=BE)
-    run("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=EN)
+def body(check):
+    with EntryLab("tr", [f"172.16.2.{i}" for i in range(11, 16)]) as lab:
+        scenario(lab, check)
 
+
+def scenario(lab, check):
+    CL, EN = lab.client, lab.entry
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "nfdsr.yaml")
         with open(cfg, "w") as f:
@@ -107,9 +82,9 @@ def main():
         for vport in (31615, 31700):
             for n in range(12):
                 sport = 40001 + 997 * n + vport % 7
-                before = counters(cfg)
+                before = counters(lab, cfg)
                 run(sys.executable, "-c", SYN, str(sport), str(vport), ns=CL)
-                after = counters(cfg)
+                after = counters(lab, cfg)
                 moved = [k[1] for k in after if k[0] == vport and after[k] > before.get(k, 0)]
                 tr = json.loads(run(CTL, "trace", f"192.168.10.200:{sport}", f"192.168.10.10:{vport}", "tcp",
                                     "--config", cfg, "--node", "k8s-s", "-o", "json", ns=EN))
@@ -130,13 +105,4 @@ def main():
         check("maglev bucket:" in out and "backend: be" in out and "dispatch: opt" in out, "human trace:\n" + out)
 
 
-try:
-    main()
-except Exception as e:  # noqa: BLE001
-    failures.append(str(e))
-    print("FAIL:", e)
-finally:
-    for ns in (CL, EN, BE):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+main(body)
