@@ -353,6 +353,62 @@ out:
 	return skb->len;
 }
 
+static int nfdsr_fill_binding(struct sk_buff *msg, struct netlink_callback *cb,
+			      const struct nfdsr_binding *b)
+{
+	void *hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				&nfdsr_genl_family, NLM_F_MULTI, NFDSR_CMD_BINDING_DUMP);
+	struct nlattr *nest;
+
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, NFDSR_A_BINDING);
+	if (!nest ||
+	    nla_put_u8(msg, NFDSR_BA_PROTO, b->proto) ||
+	    nla_put_in_addr(msg, NFDSR_BA_VIP, b->vip) ||
+	    nla_put_be16(msg, NFDSR_BA_VPORT, b->vport) ||
+	    nla_put_in_addr(msg, NFDSR_BA_BACKEND_IP, b->backend_ip) ||
+	    nla_put_be16(msg, NFDSR_BA_BACKEND_PORT, b->backend_port)) {
+		genlmsg_cancel(msg, hdr);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return 0;
+}
+
+/*
+ * cb->args[0]: next slot of the binding table. A SET between two parts of
+ * a dump would make it mix two tables; the manager, the only writer, does
+ * not dump and set at the same time.
+ */
+static int nfdsr_cmd_binding_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nfdsr_net *nn = nfdsr_pernet(sock_net(skb->sk));
+	const struct nfdsr_config *cfg;
+	unsigned long slot = cb->args[0];
+
+	rcu_read_lock();
+	cfg = rcu_dereference(nn->cfg);
+	if (!cfg || !cfg->bindings.count)
+		goto done;
+	for (; slot <= cfg->bindings.slot_mask; slot++) {
+		const struct nfdsr_binding *b = &cfg->bindings.slots[slot];
+
+		if (!b->proto)
+			continue;
+		if (nfdsr_fill_binding(skb, cb, b)) {
+			cb->args[0] = slot;
+			goto out;
+		}
+	}
+done:
+	cb->args[0] = ULONG_MAX;
+out:
+	rcu_read_unlock();
+	return skb->len;
+}
+
 static const struct genl_small_ops nfdsr_genl_ops[] = {
 	{
 		.cmd = NFDSR_CMD_GET,
@@ -372,6 +428,11 @@ static const struct genl_small_ops nfdsr_genl_ops[] = {
 	{
 		.cmd = NFDSR_CMD_FLOW_DUMP,
 		.dumpit = nfdsr_cmd_flow_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = NFDSR_CMD_BINDING_DUMP,
+		.dumpit = nfdsr_cmd_binding_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

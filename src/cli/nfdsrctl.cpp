@@ -183,7 +183,7 @@ int cmd_apply(const Args& a)
     return exit_ok;
 }
 
-void print_module_status()
+void print_module_status(bool verbose)
 {
     std::string why;
     auto status = ops::module_status(why);
@@ -197,6 +197,11 @@ void print_module_status()
               << std::dec << ", hooks " << (s.hooks ? "registered" : "not registered (not configured)") << "\n";
     for (const auto& c : s.counters)
         std::cout << "  " << c.name << " " << c.value << "\n";
+    if (verbose) {
+        std::cout << "module bindings (service -> local backend):\n";
+        for (const auto& b : ops::module_bindings())
+            std::cout << "  " << b << "\n";
+    }
 }
 
 // One line per object kind, from `nft list table` text: enough to see at a
@@ -256,8 +261,11 @@ int cmd_show_json(const Args& a)
           << ", \"tcp_close_timeout\": " << st.params.tcp_close_timeout
           << ", \"udp_timeout\": " << st.params.udp_timeout << ",\n"
           << "    \"binding_count\": " << st.binding_count << ", \"flow_count\": " << st.flow_count
-          << ", \"hooks\": " << (st.hooks ? "true" : "false")
-          << ",\n    \"counters\": {";
+          << ", \"hooks\": " << (st.hooks ? "true" : "false") << ",\n    \"bindings\": [";
+        const auto bindings = ops::module_bindings();
+        for (std::size_t i = 0; i < bindings.size(); ++i)
+            o << (i ? ", " : "") << "\"" << json_escape(bindings[i]) << "\"";
+        o << "],\n    \"counters\": {";
         for (std::size_t i = 0; i < st.counters.size(); ++i)
             o << (i ? ", " : "") << "\"" << json_escape(st.counters[i].name) << "\": " << st.counters[i].value;
         o << "}}\n}\n";
@@ -285,7 +293,7 @@ int cmd_show(const Args& a)
         rc = exit_error;
     }
     if (!a.no_module)
-        print_module_status();
+        print_module_status(a.verbose);
     if (!a.positional.empty())
         std::cout << "\nplan from " << a.positional[0] << ":\n" << plan::describe(ops::load_plan(a.positional[0], a.node));
     return rc;

@@ -3,12 +3,14 @@
 #include "cli/dispatch_override.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
+#include "config/scalars.hpp"
 #include "kmod_client/client.hpp"
 #include "nft/nft_apply.hpp"
 #include "plan/derive.hpp"
 #include "plan/discover.hpp"
 #include "route/route_apply.hpp"
 
+#include <algorithm>
 #include <optional>
 
 namespace nfdsr::ops {
@@ -29,16 +31,55 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
     return l;
 }
 
-nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table,
-                         const plan::NodePlan* previous)
+namespace {
+
+// What nfdsr.ko holds before an apply changes it.
+struct ModuleState {
+    bool configured = false;  // hooks registered: parameters and bindings set
+    plan::ModuleParams params;
+    std::vector<plan::Binding> bindings;
+};
+
+ModuleState read_module(kmod::Client& client)
+{
+    ModuleState s;
+    const kmod::Status st = client.get();
+    s.configured = st.hooks;
+    s.params = st.params;
+    if (s.configured)
+        s.bindings = client.dump_bindings();
+    return s;
+}
+
+void restore_module(kmod::Client& client, const ModuleState& s)
+{
+    try {
+        if (s.configured)
+            client.set(s.params, s.bindings);
+        else
+            client.flush();
+        NFDSR_LOG(warning) << "nfdsr.ko: put back what it had before the failed apply ("
+                           << (s.configured ? std::to_string(s.bindings.size()) + " bindings" : "not configured")
+                           << ")";
+    } catch (const std::exception& e) {
+        NFDSR_LOG(error) << "nfdsr.ko: could not put back its previous state after the failed apply: " << e.what()
+                         << "; apply a working config again";
+    }
+}
+
+}  // namespace
+
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table)
 {
     nft::Table one_shot;
     nft::Table& nft_table = table ? *table : one_shot;
     nft_table.prepare(plan);  // throws here if nftables would reject it: nothing changed yet
 
     std::optional<kmod::Client> client;
+    ModuleState before;
     if (module) {
         client.emplace(kmod::Client::open());
+        before = read_module(*client);
         client->set(plan.params, plan.bindings);
         NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
     }
@@ -55,20 +96,10 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
                         << (st.kept_hooks ? "; same table and base chains" : "") << ")";
         return st;
     } catch (...) {
-        // nftables did not change: put the module back to what goes with
-        // the ruleset that is still running.
-        if (client && previous) {
-            try {
-                client->set(previous->params, previous->bindings);
-                NFDSR_LOG(warning) << "nfdsr.ko: restored the previous " << previous->bindings.size()
-                                   << " bindings after the failed apply";
-            } catch (const std::exception& e) {
-                NFDSR_LOG(error) << "nfdsr.ko: could not restore the previous bindings: " << e.what();
-            }
-        } else if (client) {
-            NFDSR_LOG(warning) << "nfdsr.ko keeps the new bindings although nftables was not updated; "
-                                  "apply a working config again";
-        }
+        // nftables did not change: the module goes back to what goes with
+        // the ruleset that is still running
+        if (client)
+            restore_module(*client, before);
         throw;
     }
 }
@@ -79,6 +110,17 @@ void remove(bool module)
     route::flush();
     if (module)
         kmod::Client::open().flush();
+}
+
+std::vector<std::string> module_bindings()
+{
+    std::vector<std::string> out;
+    for (const auto& b : kmod::Client::open().dump_bindings())
+        out.push_back(std::string(b.proto == plan::Protocol::udp ? "udp" : "tcp") + " " +
+                      config::format_ipv4(b.vip) + ":" + std::to_string(b.vport) + " -> " +
+                      config::format_ipv4(b.backend_addr) + ":" + std::to_string(b.backend_port));
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 std::optional<kmod::Status> module_status(std::string& why)

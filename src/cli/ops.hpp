@@ -40,16 +40,20 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
 // options before entry rules can send them), then the fwmark routes, then
 // the nftables transaction is committed. `table` is the caller's record of
 // what it installed (nfdsrd keeps one, so reloads change only what
-// differs); without one the table is replaced whole. If something fails
-// after the module was updated, the module gets `previous` (the plan still
-// running in nftables) back, when the caller knows it (nfdsrd does).
-nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr,
-                         const plan::NodePlan* previous = nullptr);
+// differs); without one the table is rewritten from what the kernel has. If
+// something fails after the module was updated, the module gets back what
+// it had before (read from it first: parameters and bindings, or no
+// configuration at all), so a failed apply changes nothing.
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr);
 
 // Remove table ip nfdsr and (if module) the module's bindings and flows.
 void remove(bool module);
 
 // Module state, or nullopt with `why` set when the module is unavailable.
 std::optional<kmod::Status> module_status(std::string& why);
+
+// The module's bindings, "tcp VIP:PORT -> BACKEND:PORT", sorted; throws
+// KmodError if the module is unavailable.
+std::vector<std::string> module_bindings();
 
 }  // namespace nfdsr::ops

@@ -312,13 +312,6 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     }
 }
 
-// The plan that is running now (for restoring the module after a failed apply).
-std::shared_ptr<const plan::NodePlan> last_plan()
-{
-    std::lock_guard lock(observed.mu);
-    return observed.plan;
-}
-
 // Loads, plans and installs; logs and returns false on any error. `status`
 // receives a one-line summary (what was applied, or why it failed).
 bool apply(const Options& o, const char* why, std::string& status)
@@ -330,7 +323,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         auto loaded = ops::load(o.config, o.node, down);
         const auto& p = loaded.plan;
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module, &nft_table, last_plan().get());
+        ops::install(p, o.module, &nft_table);
         checks.adopt(loaded.config, p.node, down);
         host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
@@ -365,7 +358,7 @@ bool apply_health(const Options& o)
     const plan::DownSet down = checks.prober.down();
     try {
         auto p = plan::derive(*checks.config, checks.node, down);
-        ops::install(p, o.module, &nft_table, last_plan().get());
+        ops::install(p, o.module, &nft_table);
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

@@ -58,6 +58,7 @@ const char* command_name(std::uint8_t cmd)
     case NFDSR_CMD_SET: return "set";
     case NFDSR_CMD_FLUSH: return "flush";
     case NFDSR_CMD_FLOW_DUMP: return "flow dump";
+    case NFDSR_CMD_BINDING_DUMP: return "binding dump";
     default: return "command";
     }
 }
@@ -173,6 +174,14 @@ std::vector<Flow> Client::dump_flows()
     sock_->exchange(build_command(sock_->family, NFDSR_CMD_FLOW_DUMP),
                     [&](nlmsghdr* h) { flows.push_back(parse_flow(h)); });
     return flows;
+}
+
+std::vector<plan::Binding> Client::dump_bindings()
+{
+    std::vector<plan::Binding> bindings;
+    sock_->exchange(build_command(sock_->family, NFDSR_CMD_BINDING_DUMP),
+                    [&](nlmsghdr* h) { bindings.push_back(parse_binding(h)); });
+    return bindings;
 }
 
 }  // namespace nfdsr::kmod

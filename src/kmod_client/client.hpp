@@ -26,6 +26,7 @@ public:
     Status get();
     void flush();
     std::vector<Flow> dump_flows();
+    std::vector<plan::Binding> dump_bindings();
 
 private:
     struct Socket;

@@ -156,7 +156,8 @@ Msg build_set(int family, const plan::ModuleParams& params, const std::vector<pl
 
 Msg build_command(int family, std::uint8_t cmd)
 {
-    return new_message(family, cmd, cmd == NFDSR_CMD_FLOW_DUMP ? NLM_F_DUMP : 0, 0);
+    const bool dump = cmd == NFDSR_CMD_FLOW_DUMP || cmd == NFDSR_CMD_BINDING_DUMP;
+    return new_message(family, cmd, dump ? NLM_F_DUMP : 0, 0);
 }
 
 std::string extack_message(const nlmsghdr* hdr)
@@ -240,6 +241,28 @@ Flow parse_flow(nlmsghdr* reply)
     f.idle_ms = fa[NFDSR_FA_IDLE_MS] ? nla_get_u32(fa[NFDSR_FA_IDLE_MS]) : 0;
     f.closing = fa[NFDSR_FA_CLOSING] && nla_get_u8(fa[NFDSR_FA_CLOSING]) != 0;
     return f;
+}
+
+plan::Binding parse_binding(nlmsghdr* reply)
+{
+    nlattr* tb[NFDSR_A_MAX + 1];
+    int err = genlmsg_parse(reply, 0, tb, NFDSR_A_MAX, attr_policy());
+    if (err < 0 || !tb[NFDSR_A_BINDING])
+        throw KmodError("malformed NFDSR_CMD_BINDING_DUMP message");
+    nlattr* ba[NFDSR_BA_MAX + 1];
+    err = nla_parse_nested(ba, NFDSR_BA_MAX, tb[NFDSR_A_BINDING], binding_policy());
+    if (err < 0)
+        throw KmodError(std::string("malformed NFDSR_A_BINDING: ") + nl_geterror(err));
+    for (int a : {NFDSR_BA_PROTO, NFDSR_BA_VIP, NFDSR_BA_VPORT, NFDSR_BA_BACKEND_IP, NFDSR_BA_BACKEND_PORT})
+        if (!ba[a])
+            throw KmodError("NFDSR_A_BINDING without attribute " + std::to_string(a));
+    plan::Binding b;
+    b.proto = static_cast<plan::Protocol>(nla_get_u8(ba[NFDSR_BA_PROTO]));
+    b.vip = {nla_get_u32(ba[NFDSR_BA_VIP])};
+    b.vport = ntohs(nla_get_u16(ba[NFDSR_BA_VPORT]));
+    b.backend_addr = {nla_get_u32(ba[NFDSR_BA_BACKEND_IP])};
+    b.backend_port = ntohs(nla_get_u16(ba[NFDSR_BA_BACKEND_PORT]));
+    return b;
 }
 
 }  // namespace nfdsr::kmod

@@ -37,13 +37,16 @@ std::size_t max_bindings_per_message();
 Msg build_set(int family, const plan::ModuleParams& params, const std::vector<plan::Binding>& bindings);
 
 // Commands without attributes: NFDSR_CMD_GET, NFDSR_CMD_FLUSH, and
-// NFDSR_CMD_FLOW_DUMP (sent with NLM_F_DUMP).
+// NFDSR_CMD_FLOW_DUMP / NFDSR_CMD_BINDING_DUMP (sent with NLM_F_DUMP).
 Msg build_command(int family, std::uint8_t cmd);
 
 // Decode a NFDSR_CMD_GET reply / one NFDSR_CMD_FLOW_DUMP message.
 // Throws KmodError on a malformed message.
 Status parse_status(nlmsghdr* reply);
 Flow parse_flow(nlmsghdr* reply);
+// One NFDSR_CMD_BINDING_DUMP message (service and backend names stay empty:
+// the module knows addresses only).
+plan::Binding parse_binding(nlmsghdr* reply);
 
 // The kernel's extack text (NLMSGERR_ATTR_MSG) from an NLMSG_ERROR message,
 // "" if it carries none. Needs NETLINK_EXT_ACK on the socket.

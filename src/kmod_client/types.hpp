@@ -1,4 +1,5 @@
-// What nfdsr.ko reports back (NFDSR_CMD_GET, NFDSR_CMD_FLOW_DUMP).
+// What nfdsr.ko reports back (NFDSR_CMD_GET, NFDSR_CMD_FLOW_DUMP; the
+// binding dump decodes to plan::Binding).
 #pragma once
 
 #include "plan/node_plan.hpp"

@@ -197,6 +197,34 @@ TEST_CASE("FLOW_DUMP message decoding")
     CHECK_THROWS_AS(kmod::parse_flow(nlmsg_hdr(empty.get())), kmod::KmodError);
 }
 
+TEST_CASE("BINDING_DUMP request and message decoding")
+{
+    auto req = kmod::build_command(family, NFDSR_CMD_BINDING_DUMP);
+    CHECK((nlmsg_hdr(req.get())->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP);
+    auto reply = kmod::build_command(family, NFDSR_CMD_BINDING_DUMP);
+    nl_msg* m = reply.get();
+    nlattr* nest = nla_nest_start(m, NFDSR_A_BINDING);
+    nla_put_u8(m, NFDSR_BA_PROTO, 17);
+    nla_put_u32(m, NFDSR_BA_VIP, ip("192.168.10.10").be);
+    nla_put_u16(m, NFDSR_BA_VPORT, htons(31616));
+    nla_put_u32(m, NFDSR_BA_BACKEND_IP, ip("172.16.2.214").be);
+    nla_put_u16(m, NFDSR_BA_BACKEND_PORT, htons(53));
+    nla_nest_end(m, nest);
+    auto b = kmod::parse_binding(nlmsg_hdr(m));
+    CHECK(b.proto == plan::Protocol::udp);
+    CHECK(b.vip == ip("192.168.10.10"));
+    CHECK(b.vport == 31616);
+    CHECK(b.backend_addr == ip("172.16.2.214"));
+    CHECK(b.backend_port == 53);
+
+    // a binding missing an attribute is not trusted
+    auto partial = kmod::build_command(family, NFDSR_CMD_BINDING_DUMP);
+    nest = nla_nest_start(partial.get(), NFDSR_A_BINDING);
+    nla_put_u8(partial.get(), NFDSR_BA_PROTO, 6);
+    nla_nest_end(partial.get(), nest);
+    CHECK_THROWS_AS(kmod::parse_binding(nlmsg_hdr(partial.get())), kmod::KmodError);
+}
+
 TEST_CASE("extack message from an NLMSG_ERROR (capped and uncapped)")
 {
     for (bool capped : {true, false}) {

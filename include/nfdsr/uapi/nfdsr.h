@@ -61,6 +61,11 @@ enum nfdsr_cmd {
 	NFDSR_CMD_FLUSH,
 	/* Dump the backend flow table (one message per flow). */
 	NFDSR_CMD_FLOW_DUMP,
+	/*
+	 * Dump the bindings (one message per binding, NFDSR_A_BINDING): what
+	 * the manager restores if the rest of an apply fails after SET.
+	 */
+	NFDSR_CMD_BINDING_DUMP,
 	__NFDSR_CMD_MAX,
 };
 #define NFDSR_CMD_MAX (__NFDSR_CMD_MAX - 1)
