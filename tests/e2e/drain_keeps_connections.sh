@@ -19,22 +19,23 @@ be2=${chain}_be_webpod2
 pkts() { lab_exec k8s-s nft list chain ip nfdsr "$1" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1; }
 webpod2_line='name: webpod2, address: 172.16.1.20, port: 7000, node: k8s-w2'
 # reload_with SED_EXPR WHAT: running config = health config with webpod2's stream2 line edited
+applied() { grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log" || true; }
 reload_with() {
-  local n
-  n=$(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log")
+  local n i
+  n=$(applied)
   sed "s/\($webpod2_line\)}/\1$1}/" "$HEALTH_CFG" >"$running.new"
   mv "$running.new" "$running"
   kill -HUP "$pid"
   for ((i = 0; i < 100; i++)); do
-    (($(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log") > n)) && break
+    (($(applied) > n)) && break
     sleep 0.1
   done
-  (($(grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log") > n)) || lab_fail "reload ($2) not applied"
+  (($(applied) > n)) || lab_fail "reload ($2) not applied"
   grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1 | grep -q updated ||
     lab_fail "the reload ($2) replaced the table instead of updating it"
 }
 
-stream_start long 20 14 "$STREAM2_PORT"
+stream_start long 20 45 "$STREAM2_PORT"
 sleep 2
 p2=$(peers webpod2 7000)
 n1=$(peers webpod1 7000 | wc -w) n2=$(wc -w <<<"$p2")
@@ -43,18 +44,25 @@ echo "connections: webpod1 $n1, webpod2 $n2"
 
 reload_with ", drain: true" "drain webpod2"
 lab_ok "drain applied by a reload, as an update of the table"
+c0=$(pkts "$be2")
+sleep 2
+c1=$(pkts "$be2")
+kill -0 "$(cat "$LAB_RUN/long.pid")" 2>/dev/null ||
+  lab_fail "the long connections ended before the drain could be watched (a very slow VM?)"
+((c1 > c0)) || lab_fail "no packets went to the draining webpod2 while its connections streamed ($c0 -> $c1)"
+lab_ok "the draining webpod2 still gets its connections' packets ($c0 -> $c1 dispatched to it)"
 after=$(map_backends k8s-s "$chain")
 echo "stream2 buckets for new connections: $(echo $after)"
 [[ $after == *webpod1* && $after != *webpod2* ]] || lab_fail "webpod2 still has buckets for new connections"
 old=$(lab_exec k8s-s nft list map ip nfdsr "${chain}_established")
 [[ $old == *"goto $be2"* ]] || lab_fail "no table for the connections from before the drain"
 lab_exec k8s-s nfdsrctl status --config "$running" | grep -E 'BACKEND|webpod2 .*drain' || lab_fail "status does not show the drain"
-c0=$(pkts "$be2")
 
 # new connections: all to webpod1 (webpod2 gets none), all complete
 stream_start fresh 20 4 "$STREAM2_PORT"
 sleep 1.5
-new2=$(comm -13 <(echo "$p2" | sort) <(peers webpod2 7000 | sort) | wc -w)
+new2=0
+for port in $(peers webpod2 7000); do grep -qx "$port" <<<"$p2" || new2=$((new2 + 1)); done
 ((new2 == 0)) || lab_fail "webpod2 got $new2 new connections while draining"
 stream_wait fresh
 stream_all_ok fresh 20 || lab_fail "new connections failed during the drain"
@@ -64,14 +72,12 @@ echo "new connections in buckets the drain moved, remembered by k8s-s: $remember
 lab_ok "20 new connections, none to webpod2, all complete ($remembered kept on webpod1 by the entry node's memory)"
 
 stream_wait long
-c1=$(pkts "$be2")
 stream_all_ok long 20 || lab_fail "connections broke while webpod2 drained"
-((c1 > c0)) || lab_fail "no packets went to the draining webpod2 ($c0 -> $c1)"
-lab_ok "all 20 connections from before the drain streamed to the end ($n2 on the draining webpod2: $((c1 - c0)) more packets dispatched to it)"
+lab_ok "all 20 connections from before the drain streamed to the end ($n2 of them on the draining webpod2)"
 
 # control: weight 0 is a hard cut (no table for established connections)
 reload_with "" "webpod2 back"
-stream_start control 20 8 "$STREAM2_PORT"
+stream_start control 20 20 "$STREAM2_PORT"
 sleep 2
 p2=$(peers webpod2 7000)
 n2=$(wc -w <<<"$p2")
