@@ -35,7 +35,7 @@ reload_with() {
     lab_fail "the reload ($2) replaced the table instead of updating it"
 }
 
-stream_start long 20 45 "$STREAM2_PORT"
+stream_start long 20 60 "$STREAM2_PORT"
 sleep 2
 p2=$(peers webpod2 7000)
 n1=$(peers webpod1 7000 | wc -w) n2=$(wc -w <<<"$p2")
