@@ -360,7 +360,7 @@ int cmd_status(const Args& a)
     } catch (const std::exception& e) {
         plan_error = one_line(e.what());
     }
-    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, view.runs_config());
+    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, view.runs_config(), true);
     snap.daemon = describe_daemon(view);
     if (!plan_error.empty())
         snap.config_error = plan_error + (snap.config_error.empty() ? "" : "; " + snap.config_error);

@@ -2,6 +2,7 @@
 
 #include "cli/ops.hpp"
 #include "config/scalars.hpp"
+#include "kmod_client/client.hpp"
 #include "maglev/flow_hash.hpp"
 #include "nft/counters.hpp"
 #include "nft/nft_apply.hpp"
@@ -9,6 +10,7 @@
 #include "plan/describe.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -208,7 +210,7 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
     return o.str();
 }
 
-metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known)
+metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known, bool count_flows)
 {
     metrics::Snapshot s;
     std::map<std::string, nft::Counter> counters;
@@ -277,6 +279,23 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
                 s.module.counters.emplace_back(c.name, c.value);
         } else {
             s.module.error = why;
+        }
+    }
+    if (plan && count_flows && s.module.loaded && !plan->bindings.empty()) {
+        try {
+            using Key = std::tuple<plan::Protocol, std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>;
+            std::map<Key, std::size_t> index;
+            for (std::size_t i = 0; i < plan->bindings.size(); ++i) {
+                const auto& b = plan->bindings[i];
+                index.emplace(Key{b.proto, b.vip.be, b.vport, b.backend_addr.be, b.backend_port}, i);
+            }
+            s.backend_flows.assign(plan->bindings.size(), {});
+            for (const auto& f : kmod::Client::open().dump_flows())
+                if (auto it = index.find(Key{f.proto, f.vip.be, f.vport, f.backend.be, f.backend_port});
+                    it != index.end())
+                    ++(f.closing ? s.backend_flows[it->second].closing : s.backend_flows[it->second].open);
+        } catch (const std::exception& e) {
+            s.module.error = std::string("flow table: ") + e.what();
         }
     }
     return s;
@@ -355,8 +374,12 @@ std::string render_status_text(const metrics::Snapshot& s)
     }
     if (!s.backend_of.empty()) {
         o << "\nbackend for:\n";
-        for (const auto& b : s.backend_of)
-            o << "  " << b << "\n";
+        for (std::size_t i = 0; i < s.backend_of.size(); ++i) {
+            o << "  " << s.backend_of[i];
+            if (i < s.backend_flows.size())
+                o << ": " << s.backend_flows[i].open << " open flows (" << s.backend_flows[i].closing << " closing)";
+            o << "\n";
+        }
     }
     if (s.module.loaded && !s.module.counters.empty()) {
         o << "\nmodule counters:\n";
@@ -427,7 +450,15 @@ std::string render_status_json(const metrics::Snapshot& s)
     o << (s.services.empty() ? "" : "\n  ") << "],\n  \"backend_for\": [";
     for (std::size_t i = 0; i < s.backend_of.size(); ++i)
         o << (i ? ", " : "") << str(s.backend_of[i]);
-    o << "]\n}\n";
+    o << "]";
+    if (!s.backend_flows.empty()) {
+        o << ",\n  \"backend_flows\": [";
+        for (std::size_t i = 0; i < s.backend_flows.size() && i < s.backend_of.size(); ++i)
+            o << (i ? ", " : "") << "{\"binding\": " << str(s.backend_of[i]) << ", \"open\": " << s.backend_flows[i].open
+              << ", \"closing\": " << s.backend_flows[i].closing << "}";
+        o << "]";
+    }
+    o << "\n}\n";
     return o.str();
 }
 

@@ -44,7 +44,9 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
 // `health_known`: the plan carries nfdsrd's health results (backends of
 // health-checked services are "up"/"down"; otherwise "unknown"). Errors of
 // the parts are recorded in the snapshot, not thrown.
-metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known);
+// `count_flows`: also dump nfdsr.ko's flow table and count the flows per
+// binding (O(flows): for nfdsrctl status, not for every metrics scrape).
+metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known, bool count_flows = false);
 
 std::string render_status_text(const metrics::Snapshot& s);
 std::string render_status_json(const metrics::Snapshot& s);

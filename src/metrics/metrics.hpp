@@ -65,6 +65,12 @@ struct Snapshot {
     bool table_installed = false;
     std::vector<ServiceSample> services;  // entry services of this node
     std::vector<std::string> backend_of;  // "svc1 192.168.10.10:31615/tcp -> webpod1 172.16.2.214:80"
+    // nfdsr.ko's flows per backend_of entry (same order; empty: not counted):
+    // open = no FIN/RST seen yet. What a drain waits for on the backend node.
+    struct BindingFlows {
+        std::uint32_t open = 0, closing = 0;
+    };
+    std::vector<BindingFlows> backend_flows;
     std::optional<ApplySample> apply;     // only in the daemon
     std::string daemon;                   // nfdsrctl: "running (pid N), ..." or why not
     ModuleSample module;

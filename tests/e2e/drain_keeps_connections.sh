@@ -16,6 +16,13 @@ daemon_start k8s-s "$running"
 pid=$(daemon_pid k8s-s)
 chain=svc_stream2_tcp_$STREAM2_PORT
 be2=${chain}_be_webpod2
+# open_flows: webpod2's open stream2 flows in nfdsr.ko on k8s-w2 (nfdsrctl status)
+open_flows() {
+  lab_exec k8s-w2 nfdsrctl status --config "$running" -o json | python3 -c '
+import json, sys
+print(sum(b["open"] for b in json.load(sys.stdin)["backend_flows"]
+          if b["binding"].startswith("stream2 ") and " -> webpod2 " in b["binding"]))'
+}
 pkts() { lab_exec k8s-s nft list chain ip nfdsr "$1" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1; }
 webpod2_line='name: webpod2, address: 172.16.1.20, port: 7000, node: k8s-w2'
 # reload_with SED_EXPR WHAT: running config = health config with webpod2's stream2 line edited
@@ -51,6 +58,9 @@ kill -0 "$(cat "$LAB_RUN/long.pid")" 2>/dev/null ||
   lab_fail "the long connections ended before the drain could be watched (a very slow VM?)"
 ((c1 > c0)) || lab_fail "no packets went to the draining webpod2 while its connections streamed ($c0 -> $c1)"
 lab_ok "the draining webpod2 still gets its connections' packets ($c0 -> $c1 dispatched to it)"
+w2=$(open_flows)
+((w2 == n2)) || lab_fail "k8s-w2 reports $w2 open flows to webpod2, expected its $n2 connections"
+lab_ok "k8s-w2 (nfdsrctl status): $w2 open flows to the draining webpod2"
 after=$(map_backends k8s-s "$chain")
 echo "stream2 buckets for new connections: $(echo $after)"
 [[ $after == *webpod1* && $after != *webpod2* ]] || lab_fail "webpod2 still has buckets for new connections"
@@ -74,6 +84,9 @@ lab_ok "20 new connections, none to webpod2, all complete ($remembered kept on w
 stream_wait long
 stream_all_ok long 20 || lab_fail "connections broke while webpod2 drained"
 lab_ok "all 20 connections from before the drain streamed to the end ($n2 of them on the draining webpod2)"
+w2=$(open_flows)
+((w2 == 0)) || lab_fail "k8s-w2 still reports $w2 open flows to webpod2 after its connections closed"
+lab_ok "k8s-w2 (nfdsrctl status): 0 open flows to webpod2: the drain is complete"
 
 # control: weight 0 is a hard cut (no table for established connections)
 reload_with "" "webpod2 back"
