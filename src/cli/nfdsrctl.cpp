@@ -199,8 +199,12 @@ void print_module_status(bool verbose)
         std::cout << "  " << c.name << " " << c.value << "\n";
     if (verbose) {
         std::cout << "module bindings (service -> local backend):\n";
-        for (const auto& b : ops::module_bindings())
-            std::cout << "  " << b << "\n";
+        try {
+            for (const auto& b : ops::module_bindings())
+                std::cout << "  " << b << "\n";
+        } catch (const std::exception& e) {
+            std::cout << "  unavailable: " << e.what() << "\n";
+        }
     }
 }
 
@@ -262,9 +266,13 @@ int cmd_show_json(const Args& a)
           << ", \"udp_timeout\": " << st.params.udp_timeout << ",\n"
           << "    \"binding_count\": " << st.binding_count << ", \"flow_count\": " << st.flow_count
           << ", \"hooks\": " << (st.hooks ? "true" : "false") << ",\n    \"bindings\": [";
-        const auto bindings = ops::module_bindings();
-        for (std::size_t i = 0; i < bindings.size(); ++i)
-            o << (i ? ", " : "") << "\"" << json_escape(bindings[i]) << "\"";
+        try {
+            const auto bindings = ops::module_bindings();
+            for (std::size_t i = 0; i < bindings.size(); ++i)
+                o << (i ? ", " : "") << "\"" << json_escape(bindings[i]) << "\"";
+        } catch (const std::exception& e) {  // a module without NFDSR_CMD_BINDING_DUMP
+            o << "\"unavailable: " << json_escape(e.what()) << "\"";
+        }
         o << "],\n    \"counters\": {";
         for (std::size_t i = 0; i < st.counters.size(); ++i)
             o << (i ? ", " : "") << "\"" << json_escape(st.counters[i].name) << "\": " << st.counters[i].value;

@@ -35,6 +35,7 @@ namespace {
 
 // What nfdsr.ko holds before an apply changes it.
 struct ModuleState {
+    bool known = false;       // read completely: can be put back
     bool configured = false;  // hooks registered: parameters and bindings set
     plan::ModuleParams params;
     std::vector<plan::Binding> bindings;
@@ -46,8 +47,19 @@ ModuleState read_module(kmod::Client& client)
     const kmod::Status st = client.get();
     s.configured = st.hooks;
     s.params = st.params;
-    if (s.configured)
-        s.bindings = client.dump_bindings();
+    if (s.configured) {
+        try {
+            s.bindings = client.dump_bindings();
+        } catch (const kmod::KmodError& e) {
+            // a module built before NFDSR_CMD_BINDING_DUMP (an upgrade not
+            // reloaded yet): apply anyway, without the safety net
+            NFDSR_LOG(warning) << "nfdsr.ko " << st.version << " cannot list its bindings (" << e.what()
+                               << "): if this apply fails, they cannot be put back; reload the module "
+                                  "(modprobe -r nfdsr && modprobe nfdsr) to get this";
+            return s;
+        }
+    }
+    s.known = true;
     return s;
 }
 
@@ -98,8 +110,11 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
     } catch (...) {
         // nftables did not change: the module goes back to what goes with
         // the ruleset that is still running
-        if (client)
+        if (client && before.known)
             restore_module(*client, before);
+        else if (client)
+            NFDSR_LOG(warning) << "nfdsr.ko keeps the new bindings although nftables was not updated; "
+                                  "apply a working config again";
         throw;
     }
 }
