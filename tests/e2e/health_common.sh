@@ -98,10 +98,23 @@ stream_all_ok() {
 # which are established for a moment every interval)
 peers() {
   # /proc/net/tcp, not ss: ss's sock_diag answers were seen empty in the VM's
-  # pod namespaces while connections were up (module autoload under load)
+  # pod namespaces while connections were up (module autoload under load).
+  # It is read a page at a time, resuming by position: a socket coming or
+  # going between two pages (a health check) can repeat or skip a line, so
+  # read until two readings agree.
+  local a b i
+  a=$(_peers_once "$@")
+  for ((i = 0; i < 20; i++)); do
+    b=$(_peers_once "$@")
+    [[ $a == "$b" ]] && break
+    a=$b
+  done
+  echo "$a"
+}
+_peers_once() {
   local hex client
   client=$(printf '%02X' $(tr . ' ' <<<"${LAB_NODE_IP[test-pc]}" | awk '{print $4, $3, $2, $1}'))
   lab_exec "$1" cat /proc/net/tcp | awk -v port="$(printf '%04X' "$2")" -v client="$client" '
     NR > 1 && $4 == "01" { split($2, l, ":"); split($3, r, ":"); if (l[2] == port && r[1] == client) print r[2] }' |
-    while read -r hex; do echo $((16#$hex)); done | sort -n
+    while read -r hex; do echo $((16#$hex)); done | sort -nu
 }

@@ -21,7 +21,11 @@ sleep 2
 p1=$(peers webpod1 7000) p2=$(peers webpod2 7000)
 n1=$(wc -w <<<"$p1") n2=$(wc -w <<<"$p2")
 echo "connections: webpod1 $n1, webpod2 $n2"
-((n1 + n2 == 20 && n1 > 0 && n2 > 0)) || lab_fail "expected 20 connections spread over both pods"
+if ! ((n1 + n2 == 20 && n1 > 0 && n2 > 0)); then
+  echo "webpod1 client ports: $(echo $p1)"; echo "webpod2 client ports: $(echo $p2)"
+  for ns in webpod1 webpod2 test-pc; do echo "$ns /proc/net/tcp:"; lab_exec "$ns" cat /proc/net/tcp; done
+  lab_fail "expected 20 connections spread over both pods"
+fi
 
 kill -9 "$(cat "$LAB_RUN/webpod2-stream.pid")"
 t0=$(date +%s.%N)
