@@ -42,7 +42,7 @@ reload_with() {
     lab_fail "the reload ($2) replaced the table instead of updating it"
 }
 
-stream_start long 20 60 "$STREAM2_PORT"
+stream_start long 20 600 "$STREAM2_PORT"
 sleep 2
 p2=$(peers webpod2 7000)
 n1=$(peers webpod1 7000 | wc -w) n2=$(wc -w <<<"$p2")
@@ -54,8 +54,6 @@ lab_ok "drain applied by a reload, as an update of the table"
 c0=$(pkts "$be2")
 sleep 2
 c1=$(pkts "$be2")
-kill -0 "$(cat "$LAB_RUN/long.pid")" 2>/dev/null ||
-  lab_fail "the long connections ended before the drain could be watched (a very slow VM?)"
 ((c1 > c0)) || lab_fail "no packets went to the draining webpod2 while its connections streamed ($c0 -> $c1)"
 lab_ok "the draining webpod2 still gets its connections' packets ($c0 -> $c1 dispatched to it)"
 w2=$(open_flows)
@@ -81,7 +79,7 @@ echo "new connections in buckets the drain moved, remembered by k8s-s: $remember
 ((remembered > 0)) || lab_fail "no new connection was remembered (expected about half of 20 in moved buckets)"
 lab_ok "20 new connections, none to webpod2, all complete ($remembered kept on webpod1 by the entry node's memory)"
 
-stream_wait long
+stream_stop long
 stream_all_ok long 20 || lab_fail "connections broke while webpod2 drained"
 lab_ok "all 20 connections from before the drain streamed to the end ($n2 of them on the draining webpod2)"
 w2=$(open_flows)
@@ -90,13 +88,13 @@ lab_ok "k8s-w2 (nfdsrctl status): 0 open flows to webpod2: the drain is complete
 
 # control: weight 0 is a hard cut (no table for established connections)
 reload_with "" "webpod2 back"
-stream_start control 20 20 "$STREAM2_PORT"
+stream_start control 20 600 "$STREAM2_PORT"
 sleep 2
 p2=$(peers webpod2 7000)
 n2=$(wc -w <<<"$p2")
 ((n2 > 0)) || lab_fail "webpod2 got no connections after the drain ended"
 reload_with ", weight: 0" "weight 0"
-stream_wait control
+stream_stop control
 broken=$(grep '^conn' "$E2E_OUT/control.txt" | grep -vc ' resets=0 stalls=0 mismatches=0$' || true)
 echo "control (weight 0, no drain): $broken connections broke; $n2 were on webpod2"
 ((broken > 0)) || lab_fail "control: taking webpod2 out with weight 0 broke nothing: the drain check above proves nothing"

@@ -85,6 +85,18 @@ stream_wait() {
   grep '^total:' "$E2E_OUT/$1.txt" || lab_fail "no result from stream client $1"
 }
 
+# stream_stop NAME: end a client started for longer than the test needs
+# (SIGUSR1: it stops sending, reads what is still coming, reports). Fails if
+# it had ended on its own: the events of the test would have happened after
+# it (TCG guests are slow; a fixed duration left no margin).
+stream_stop() {
+  local pid
+  pid=$(cat "$LAB_RUN/$1.pid")
+  kill -0 "$pid" 2>/dev/null || lab_fail "stream client $1 ended before the test was done with it"
+  kill -USR1 "$pid"
+  stream_wait "$1"
+}
+
 # stream_all_ok NAME N: every one of its N connections ok
 stream_all_ok() {
   local total

@@ -16,7 +16,7 @@ cp "$HEALTH_CFG" "$running"
 daemon_start k8s-s "$running"
 pid=$(daemon_pid k8s-s)
 
-stream_start long 20 12 "$STREAM2_PORT"
+stream_start long 20 600 "$STREAM2_PORT"
 sleep 2
 wait_log k8s-s 'nftables: table ip nfdsr replaced' 1 || lab_fail "the first apply should replace the table"
 be1=svc_stream2_tcp_${STREAM2_PORT}_be_webpod1
@@ -91,6 +91,6 @@ line=$(grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8
 [[ $(handles) == "$h2" ]] || lab_fail "stream2's rules were re-created by the second reload"
 lab_ok "reload removed service extra as an update; stream2 untouched"
 
-stream_wait long
+stream_stop long
 stream_all_ok long 20 || lab_fail "connections lost across reloads"
 lab_ok "20 connections streamed across both reloads: no reset, no stall, every byte back"
