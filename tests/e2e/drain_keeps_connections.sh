@@ -67,12 +67,14 @@ old=$(lab_exec k8s-s nft list map ip nfdsr "${chain}_established")
 lab_exec k8s-s nfdsrctl status --config "$running" | grep -E 'BACKEND|webpod2 .*drain' || lab_fail "status does not show the drain"
 
 # new connections: all to webpod1 (webpod2 gets none), all complete
-stream_start fresh 20 4 "$STREAM2_PORT"
+stream_start fresh 20 600 "$STREAM2_PORT"
 sleep 1.5
 new2=0
 for port in $(peers webpod2 7000); do grep -qx "$port" <<<"$p2" || new2=$((new2 + 1)); done
 ((new2 == 0)) || lab_fail "webpod2 got $new2 new connections while draining"
-stream_wait fresh
+fresh_on_w1=$(( $(peers webpod1 7000 | wc -w) - n1 ))
+((fresh_on_w1 == 20)) || lab_fail "expected the 20 new connections on webpod1, found $fresh_on_w1 more there"
+stream_stop fresh
 stream_all_ok fresh 20 || lab_fail "new connections failed during the drain"
 remembered=$(lab_exec k8s-s nft list set ip nfdsr "${chain}_drain_flows" | grep -o '192\.168\.10\.200 \. [0-9]*' | wc -l)
 echo "new connections in buckets the drain moved, remembered by k8s-s: $remembered of 20"
