@@ -16,6 +16,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/checksum.h>
+#include <net/tcp.h>
 
 #include <nfdsr/dsr_option.h>
 
@@ -79,8 +80,8 @@ static void nfdsr_note_client_close(struct nfdsr_net *nn, const struct nfdsr_con
 	key.backend_ip = iph->daddr;
 	key.backend_port = th->dest;
 	f = nfdsr_flow_lookup(nn, cfg, &key);
-	if (f && !READ_ONCE(f->closing))
-		WRITE_ONCE(f->closing, 1);
+	if (f)
+		nfdsr_flow_set_state(f, th->rst ? NFDSR_FLOW_RST : NFDSR_FLOW_CLIENT_FIN);
 }
 
 unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
@@ -105,8 +106,8 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 	if (attached_here)
 		skb->mark &= ~cfg->entry_mark;
 	if (iph->ihl == 5) {
-		/* The common case: no options at all. A client's FIN/RST starts
-		 * the short close timeout of its flow. */
+		/* The common case: no options at all. A client's FIN half-closes
+		 * its flow, a RST closes it. */
 		if (iph->protocol == IPPROTO_TCP && atomic_read(&nn->flows.count))
 			nfdsr_note_client_close(nn, cfg, skb);
 		return NF_ACCEPT;
@@ -144,18 +145,36 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
+	if (iph->protocol == IPPROTO_TCP) {
+		/* Entry nodes (nfdsr's and Cilium's) attach the option to SYNs
+		 * only: on any other segment it was not attached by one, and
+		 * must neither re-point a flow nor reach the backend. */
+		const u8 *flags;
+		u8 _flags;
+
+		flags = skb_header_pointer(skb, hlen + 13, 1, &_flags);
+		if (!flags || (*flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) !=
+				      TCPHDR_SYN) {
+			nfdsr_count(nn, NFDSR_CTR_OPT_NOT_SYN);
+			return NF_DROP;
+		}
+	}
+
 	key.proto = iph->protocol;
 	key.client_ip = iph->saddr;
 	key.client_port = ports[0];
 	key.backend_ip = iph->daddr;
 	key.backend_port = ports[1];
 
+	/* No record, no rewritten replies: drop rather than let the backend
+	 * answer as itself (the client retries; counted by the flow table). */
+	if (nfdsr_flow_record(nn, cfg, &key, vip, vport) != NFDSR_FLOW_RECORDED)
+		return NF_DROP;
 	if (skb_ensure_writable(skb, hlen)) {
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_DROP;
 	}
 	nfdsr_strip(skb, opt_off);
-	nfdsr_flow_record(nn, cfg, &key, vip, vport);
 	nfdsr_count(nn, NFDSR_CTR_OPT_STRIPPED);
 	return NF_ACCEPT;
 }
@@ -214,8 +233,18 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 
 	WRITE_ONCE(f->last_seen, jiffies);
-	if (iph->protocol == IPPROTO_TCP && (th->fin || th->rst) && !READ_ONCE(f->closing))
-		WRITE_ONCE(f->closing, 1);
+	if (iph->protocol == IPPROTO_TCP) {
+		u8 bits = th->syn ? 0 : NFDSR_FLOW_REPLIED;
+
+		if (th->fin)
+			bits |= NFDSR_FLOW_BACKEND_FIN;
+		if (th->rst)
+			bits |= NFDSR_FLOW_RST;
+		if (bits)
+			nfdsr_flow_set_state(f, bits);
+	} else {
+		nfdsr_flow_set_state(f, NFDSR_FLOW_REPLIED);
+	}
 
 	if (skb_ensure_writable(skb, hlen + l4len)) {
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);

@@ -16,20 +16,29 @@
 #include <net/ip.h>
 #include <net/icmp.h>
 #include <net/route.h>
+#include <net/tcp.h>
 
 #include <nfdsr/dsr_option.h>
 
 #include "nfdsr_internal.h"
 
+/*
+ * nftables marks, for an entry service: TCP SYNs and UDP datagrams (they get
+ * the option) and any packet with IP options (to be checked here). A client
+ * never gets to send a DSR option on: a packet to a service that already
+ * carries one (or whose option area does not parse) is dropped and counted,
+ * whatever its flags, before anything is attached. Returns the verdict.
+ */
 unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 				     const struct nf_hook_state *state)
 {
 	struct nfdsr_net *nn = nfdsr_pernet(state->net);
 	const struct nfdsr_config *cfg = rcu_dereference(nn->cfg);
 	const struct iphdr *iph;
-	__be16 _ports[2];
-	const __be16 *ports;
-	unsigned int hlen;
+	u8 _l4[14];
+	const u8 *l4;
+	__be16 dport;
+	unsigned int hlen, off;
 	u8 *buf;
 
 	if (!cfg || !(skb->mark & cfg->entry_mark))
@@ -39,18 +48,34 @@ unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 	hlen = iph->ihl * 4;
 	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
 	    (iph->frag_off & htons(IP_OFFSET))) {
-		/* nftables only marks TCP/UDP with ports; anything else is a
-		 * foreign use of our mark bit: leave the packet alone. */
+		/* nftables only marks TCP/UDP with ports (fragments were
+		 * reassembled before); anything else is a foreign use of our
+		 * mark bit: leave the packet alone. */
 		skb->mark &= ~cfg->entry_mark;
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_ACCEPT;
 	}
-	ports = skb_header_pointer(skb, hlen, sizeof(_ports), _ports);
-	if (!ports) {
+	if (hlen > NFDSR_IP4_BASE_HDR &&
+	    /* ip_rcv_core() made hlen bytes linear and checked them */
+	    nfdsr_opt4_find((const u8 *)iph + NFDSR_IP4_BASE_HDR, hlen - NFDSR_IP4_BASE_HDR,
+			    &off) != NFDSR_OPT_ABSENT) {
+		nfdsr_count(nn, NFDSR_CTR_OPT_FROM_CLIENT);
+		return NF_DROP;
+	}
+	l4 = skb_header_pointer(skb, hlen, iph->protocol == IPPROTO_TCP ? 14 : 4, _l4);
+	if (!l4) {
 		skb->mark &= ~cfg->entry_mark;
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_ACCEPT;
 	}
+	if (iph->protocol == IPPROTO_TCP &&
+	    (l4[13] & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) != TCPHDR_SYN) {
+		/* marked for its IP options only: TCP carries the option on
+		 * the SYN alone */
+		skb->mark &= ~cfg->entry_mark;
+		return NF_ACCEPT;
+	}
+	memcpy(&dport, l4 + 2, sizeof(dport));
 	if (!nfdsr_ip4_opt_fits((const u8 *)iph)) {
 		nfdsr_count(nn, NFDSR_CTR_OPT_NO_ROOM);
 		return NF_DROP;
@@ -63,7 +88,7 @@ unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 	buf = skb_push(skb, NFDSR_OPT4_LEN);
 	/* The header (checksum included) still sums to zero afterwards, so a
 	 * CHECKSUM_COMPLETE skb->csum stays valid without adjustment. */
-	nfdsr_ip4_opt_insert(buf, iph->daddr, ports[1]);
+	nfdsr_ip4_opt_insert(buf, iph->daddr, dport);
 	skb_reset_network_header(skb);
 	skb_set_transport_header(skb, hlen + NFDSR_OPT4_LEN);
 	nfdsr_count(nn, NFDSR_CTR_OPT_ADDED);

@@ -2,9 +2,11 @@
 /*
  * Backend flow table: remembers, for each DSR flow that arrived with a valid
  * option, which service address its replies must carry. Independent of
- * conntrack. Bounded: at most flow_max entries; when full, the oldest entry
- * of the bucket (or a nearby bucket) is evicted. Idle entries expire by
- * protocol timeout; TCP entries that saw FIN/RST use the short close timeout.
+ * conntrack. Bounded: at most flow_max entries; when full, a nearby entry is
+ * evicted, closing and unanswered ones before established ones (see
+ * nfdsr_flow_evict_one). Idle entries expire by protocol timeout; TCP entries
+ * follow the connection's states (nfdsr_internal.h): only a connection closed
+ * both ways or reset gets the short close timeout.
  *
  * Readers (the hooks) walk buckets under RCU; writers take a striped bucket
  * lock. Entries are allocated only when a flow is first recorded.
@@ -57,11 +59,26 @@ bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow 
 
 	if (f->key.proto == IPPROTO_UDP)
 		timeout = cfg->udp_timeout_j;
-	else if (READ_ONCE(f->closing))
+	else if (nfdsr_flow_closing(READ_ONCE(f->state)))
 		timeout = cfg->tcp_close_timeout_j;
 	else
 		timeout = cfg->tcp_timeout_j;
 	return time_after(now, READ_ONCE(f->last_seen) + timeout);
+}
+
+/*
+ * Eviction class, lowest goes first: 0 closing or expired, 1 embryonic
+ * (never answered: a SYN flood, a UDP datagram without reply), 2 established.
+ */
+static unsigned int nfdsr_flow_evict_class(const struct nfdsr_config *cfg,
+					   const struct nfdsr_flow *f, unsigned long now)
+{
+	u8 state = READ_ONCE(f->state);
+
+	if (nfdsr_flow_expired(cfg, f, now) ||
+	    (f->key.proto == IPPROTO_TCP && nfdsr_flow_closing(state)))
+		return 0;
+	return (state & NFDSR_FLOW_REPLIED) ? 2 : 1;
 }
 
 static void nfdsr_flow_free_rcu(struct rcu_head *head)
@@ -98,59 +115,128 @@ struct nfdsr_flow *nfdsr_flow_lookup(struct nfdsr_net *nn, const struct nfdsr_co
 	return NULL;
 }
 
-/* Make room when the table is full: evict the least recently seen entry of
- * the first non-empty bucket at or after `bucket`. Returns true on success. */
-static bool nfdsr_flow_evict_one(struct nfdsr_net *nn, u32 bucket)
+/*
+ * Make room when the table is full. Looks at the buckets from `bucket` on
+ * and evicts the best victim seen: lowest eviction class, then least recently
+ * seen. It stops at the first closing/expired flow, after
+ * NFDSR_EVICT_SCAN_USED non-empty buckets if it found an embryonic one, and
+ * takes an established flow only when NFDSR_EVICT_SCAN_WIDE non-empty buckets
+ * hold nothing else (so a flood of new flows replaces itself, not the
+ * established ones). Returns false if nothing could be evicted.
+ */
+#define NFDSR_EVICT_SCAN_USED 8u
+#define NFDSR_EVICT_SCAN_WIDE 64u
+
+static bool nfdsr_flow_evict_one(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+				 u32 bucket)
 {
 	struct nfdsr_flow_table *t = &nn->flows;
-	u32 i;
+	struct nfdsr_flow *best = NULL;
+	unsigned int best_class = 3, used = 0;
+	unsigned long now = jiffies;
+	u32 i, best_bucket = 0;
 
+	/* Called from the hooks: RCU read side held, so a flow seen here stays
+	 * valid memory; it is unlinked only after re-checking under its lock. */
 	for (i = 0; i < NFDSR_EVICT_SCAN_BUCKETS; i++) {
 		u32 b = (bucket + i) & t->bucket_mask;
-		spinlock_t *lock = nfdsr_bucket_lock(t, b);
-		struct nfdsr_flow *f, *oldest = NULL;
+		struct nfdsr_flow *f;
+		bool seen = false;
+
+		hlist_for_each_entry_rcu(f, &t->buckets[b], node) {
+			unsigned int c = nfdsr_flow_evict_class(cfg, f, now);
+
+			seen = true;
+			if (c < best_class ||
+			    (c == best_class && time_before(READ_ONCE(f->last_seen),
+							    READ_ONCE(best->last_seen)))) {
+				best = f;
+				best_class = c;
+				best_bucket = b;
+			}
+		}
+		if (seen)
+			used++;
+		if (best_class == 0 || (best_class == 1 && used >= NFDSR_EVICT_SCAN_USED) ||
+		    used >= NFDSR_EVICT_SCAN_WIDE)
+			break;
+	}
+	if (!best)
+		return false;
+	{
+		spinlock_t *lock = nfdsr_bucket_lock(t, best_bucket);
+		struct nfdsr_flow *f;
+		bool found = false;
 
 		spin_lock_bh(lock);
-		hlist_for_each_entry(f, &t->buckets[b], node) {
-			if (!oldest || time_before(f->last_seen, oldest->last_seen))
-				oldest = f;
+		hlist_for_each_entry(f, &t->buckets[best_bucket], node) {
+			if (f == best) {
+				found = true;
+				break;
+			}
 		}
-		if (oldest)
-			nfdsr_flow_unlink(nn, oldest);
+		if (found)
+			nfdsr_flow_unlink(nn, best);
 		spin_unlock_bh(lock);
-		if (oldest)
+		if (!found) /* removed meanwhile: that made room too */
 			return true;
 	}
-	return false;
+	if (best_class == 2)
+		nfdsr_count(nn, NFDSR_CTR_FLOW_EVICTED_ESTABLISHED);
+	return true;
 }
 
-void nfdsr_flow_record(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
-		       const struct nfdsr_flow_key *key, __be32 vip, __be16 vport)
+/* A live flow of another service owns the key: keep it unless it is closing
+ * (TIME_WAIT reuse of a client port), expired or never answered. */
+static bool nfdsr_flow_holds_key(const struct nfdsr_config *cfg, const struct nfdsr_flow *f,
+				 unsigned long now)
+{
+	return nfdsr_flow_evict_class(cfg, f, now) == 2;
+}
+
+/*
+ * Record (or refresh) the flow client -> backend of service vip:vport, from
+ * a valid option (TCP: a SYN; UDP: any datagram). Addresses/ports network
+ * order. A new SYN for a known flow starts its life cycle again.
+ */
+enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
+						const struct nfdsr_config *cfg,
+						const struct nfdsr_flow_key *key,
+						__be32 vip, __be16 vport)
 {
 	struct nfdsr_flow_table *t = &nn->flows;
 	unsigned long now = jiffies;
-	struct nfdsr_flow *f;
+	struct nfdsr_flow *f, *old;
 	spinlock_t *lock;
 	u32 bucket;
 
 	if (!t->buckets)
-		return;
+		return NFDSR_FLOW_NO_ROOM;
 	bucket = nfdsr_flow_hash(key) & t->bucket_mask;
 	lock = nfdsr_bucket_lock(t, bucket);
 
-	/* Fast path: a retransmitted SYN or the next UDP datagram of a flow. */
+	/* Fast path: a retransmitted SYN, a new connection from the same client
+	 * port, or the next UDP datagram of a flow. */
 	hlist_for_each_entry_rcu(f, &t->buckets[bucket], node) {
-		if (nfdsr_flow_key_eq(&f->key, key) && f->vip == vip && f->vport == vport) {
+		if (!nfdsr_flow_key_eq(&f->key, key))
+			continue;
+		if (f->vip == vip && f->vport == vport) {
 			WRITE_ONCE(f->last_seen, now);
-			WRITE_ONCE(f->closing, 0);
-			return;
+			if (key->proto == IPPROTO_TCP && READ_ONCE(f->state))
+				WRITE_ONCE(f->state, 0);
+			return NFDSR_FLOW_RECORDED;
 		}
+		if (nfdsr_flow_holds_key(cfg, f, now)) {
+			nfdsr_count(nn, NFDSR_CTR_FLOW_CONFLICT);
+			return NFDSR_FLOW_CONFLICT;
+		}
+		break;
 	}
 
 	if (atomic_read(&t->count) >= cfg->flow_max) {
-		if (!nfdsr_flow_evict_one(nn, bucket)) {
+		if (!nfdsr_flow_evict_one(nn, cfg, bucket)) {
 			nfdsr_count(nn, NFDSR_CTR_FLOW_ALLOC_FAIL);
-			return;
+			return NFDSR_FLOW_NO_ROOM;
 		}
 		nfdsr_count(nn, NFDSR_CTR_FLOW_EVICTED);
 	}
@@ -158,31 +244,34 @@ void nfdsr_flow_record(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
 	f = kmem_cache_alloc(nfdsr_flow_cache, GFP_ATOMIC);
 	if (!f) {
 		nfdsr_count(nn, NFDSR_CTR_FLOW_ALLOC_FAIL);
-		return;
+		return NFDSR_FLOW_NO_ROOM;
 	}
 	f->key = *key;
 	f->vip = vip;
 	f->vport = vport;
-	f->closing = 0;
+	f->state = 0;
 	f->last_seen = now;
 
 	spin_lock_bh(lock);
-	{
-		struct nfdsr_flow *old;
-
-		/* The same client/backend pair reused for another service (or a
-		 * racing insert): the newest option wins. */
-		hlist_for_each_entry(old, &t->buckets[bucket], node) {
-			if (nfdsr_flow_key_eq(&old->key, key)) {
-				nfdsr_flow_unlink(nn, old);
-				break;
-			}
+	/* The same client/backend pair of a closing or unanswered flow of
+	 * another service (or a racing insert): replaced. A live one wins. */
+	hlist_for_each_entry(old, &t->buckets[bucket], node) {
+		if (!nfdsr_flow_key_eq(&old->key, key))
+			continue;
+		if ((old->vip != vip || old->vport != vport) && nfdsr_flow_holds_key(cfg, old, now)) {
+			spin_unlock_bh(lock);
+			kmem_cache_free(nfdsr_flow_cache, f);
+			nfdsr_count(nn, NFDSR_CTR_FLOW_CONFLICT);
+			return NFDSR_FLOW_CONFLICT;
 		}
+		nfdsr_flow_unlink(nn, old);
+		break;
 	}
 	hlist_add_head_rcu(&f->node, &t->buckets[bucket]);
 	atomic_inc(&t->count);
 	spin_unlock_bh(lock);
 	nfdsr_count(nn, NFDSR_CTR_FLOW_CREATED);
+	return NFDSR_FLOW_RECORDED;
 }
 
 static void nfdsr_flow_gc(struct work_struct *work)

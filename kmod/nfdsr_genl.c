@@ -309,7 +309,8 @@ static int nfdsr_fill_flow(struct sk_buff *msg, struct netlink_callback *cb,
 	    nla_put_be16(msg, NFDSR_FA_VPORT, f->vport) ||
 	    nla_put_u32(msg, NFDSR_FA_IDLE_MS,
 			jiffies_to_msecs(now - READ_ONCE(f->last_seen))) ||
-	    nla_put_u8(msg, NFDSR_FA_CLOSING, READ_ONCE(f->closing))) {
+	    nla_put_u8(msg, NFDSR_FA_CLOSING,
+		       !!(READ_ONCE(f->state) & (NFDSR_FLOW_CLIENT_FIN | NFDSR_FLOW_BACKEND_FIN | NFDSR_FLOW_RST)))) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
 	}

@@ -71,15 +71,49 @@ struct nfdsr_flow_key {
 	u8 pad[3];
 };
 
+/* nfdsr_flow.state bits (TCP follows the connection; UDP uses REPLIED only) */
+#define NFDSR_FLOW_REPLIED     0x01 /* the backend answered (TCP: a segment without SYN) */
+#define NFDSR_FLOW_CLIENT_FIN  0x02 /* client sent FIN: half-closed, the backend may still send */
+#define NFDSR_FLOW_BACKEND_FIN 0x04 /* backend sent FIN */
+#define NFDSR_FLOW_RST         0x08 /* either side sent RST */
+
 struct nfdsr_flow {
 	struct hlist_node node;
 	struct nfdsr_flow_key key;
 	__be32 vip;
 	__be16 vport;
-	u8 closing;              /* FIN or RST seen: short timeout */
+	u8 state;                /* NFDSR_FLOW_* bits, updated with WRITE_ONCE */
 	unsigned long last_seen; /* jiffies */
 	struct rcu_head rcu;
 };
+
+/*
+ * TCP life cycle of a flow record (no conntrack, only what the backend node
+ * sees: client segments at ingress, backend segments at egress):
+ *   embryonic   SYN recorded, no answer yet          idle timeout tcp_timeout
+ *   established the backend answered without SYN     tcp_timeout
+ *   half-closed one FIN (either side)                tcp_timeout: the other
+ *               side may go on sending for as long as it likes
+ *   closing     FIN both ways, or RST                tcp_close_timeout
+ *               (covers TIME_WAIT's last ACK and retransmissions)
+ * When the table is full, closing flows are evicted first, then embryonic
+ * (unanswered, e.g. a SYN flood) ones, then established ones, oldest first.
+ */
+static inline bool nfdsr_flow_closing(u8 state)
+{
+	return (state & NFDSR_FLOW_RST) ||
+	       (state & (NFDSR_FLOW_CLIENT_FIN | NFDSR_FLOW_BACKEND_FIN)) ==
+		       (NFDSR_FLOW_CLIENT_FIN | NFDSR_FLOW_BACKEND_FIN);
+}
+
+/* Set state bits (lockless: a lost race only delays a bit to the next packet). */
+static inline void nfdsr_flow_set_state(struct nfdsr_flow *f, u8 bits)
+{
+	u8 s = READ_ONCE(f->state);
+
+	if ((s & bits) != bits)
+		WRITE_ONCE(f->state, s | bits);
+}
 
 struct nfdsr_flow_table {
 	struct hlist_head *buckets; /* NULL until the namespace is configured */
@@ -132,8 +166,17 @@ void nfdsr_flow_table_destroy(struct nfdsr_net *nn);
 void nfdsr_flow_table_flush(struct nfdsr_net *nn);
 struct nfdsr_flow *nfdsr_flow_lookup(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
 				     const struct nfdsr_flow_key *key);
-void nfdsr_flow_record(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
-		       const struct nfdsr_flow_key *key, __be32 vip, __be16 vport);
+/* Outcome of nfdsr_flow_record(). */
+enum nfdsr_flow_record_result {
+	NFDSR_FLOW_RECORDED,  /* new record, or an existing one refreshed */
+	NFDSR_FLOW_CONFLICT,  /* the client ip:port -> backend is held by a live flow of
+			       * another service: kept, the new packet must be dropped */
+	NFDSR_FLOW_NO_ROOM,   /* table full and nothing evictable, or no memory */
+};
+enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
+						const struct nfdsr_config *cfg,
+						const struct nfdsr_flow_key *key,
+						__be32 vip, __be16 vport);
 bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow *f,
 			unsigned long now);
 int __init nfdsr_flow_cache_init(void);

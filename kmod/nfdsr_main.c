@@ -16,6 +16,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
 
 #include "nfdsr_internal.h"
 
@@ -97,8 +98,23 @@ int nfdsr_config_publish(struct nfdsr_net *nn, struct nfdsr_config *cfg,
 		goto fail;
 	}
 	if (!nn->hooks_registered) {
+		/*
+		 * IPv4 reassembly before our hooks (nf_defrag_ipv4 runs at -400
+		 * in prerouting and output, as for conntrack): nftables and the
+		 * module then see whole datagrams, so fragments are classified,
+		 * hashed and dispatched by their real ports, get the option once
+		 * (the forward path refragments, copying it into every fragment:
+		 * its type has the copy flag), and replies leave whole through
+		 * the egress rewrite before the output path fragments them.
+		 */
+		err = nf_defrag_ipv4_enable(nn->net);
+		if (err) {
+			NL_SET_ERR_MSG(extack, "nfdsr: cannot enable IPv4 defragmentation");
+			goto fail;
+		}
 		err = nf_register_net_hooks(nn->net, nfdsr_hook_ops, ARRAY_SIZE(nfdsr_hook_ops));
 		if (err) {
+			nf_defrag_ipv4_disable(nn->net);
 			NL_SET_ERR_MSG(extack, "nfdsr: cannot register netfilter hooks");
 			goto fail;
 		}
@@ -125,6 +141,7 @@ void nfdsr_config_reset(struct nfdsr_net *nn)
 	lockdep_assert_held(&nn->lock);
 	if (nn->hooks_registered) {
 		nf_unregister_net_hooks(nn->net, nfdsr_hook_ops, ARRAY_SIZE(nfdsr_hook_ops));
+		nf_defrag_ipv4_disable(nn->net);
 		nn->hooks_registered = false;
 	}
 	old = rcu_replace_pointer(nn->cfg, NULL, lockdep_is_held(&nn->lock));
@@ -149,8 +166,10 @@ static void __net_exit nfdsr_net_exit(struct net *net)
 	struct nfdsr_net *nn = nfdsr_pernet(net);
 	struct nfdsr_config *cfg;
 
-	if (nn->hooks_registered)
+	if (nn->hooks_registered) {
 		nf_unregister_net_hooks(net, nfdsr_hook_ops, ARRAY_SIZE(nfdsr_hook_ops));
+		nf_defrag_ipv4_disable(net);
+	}
 	nn->hooks_registered = false;
 	nfdsr_flow_table_destroy(nn);
 	cfg = rcu_dereference_protected(nn->cfg, 1);

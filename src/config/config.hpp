@@ -104,7 +104,7 @@ struct Service {
 
 struct Flows {
     std::uint32_t max = 262144;
-    std::uint32_t tcp_timeout = 900;
+    std::uint32_t tcp_timeout = 432000;
     std::uint32_t tcp_close_timeout = 10;
     std::uint32_t udp_timeout = 60;
 };

@@ -911,6 +911,25 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
         commit_rule(std::move(r), chain,
                     p == Protocol::tcp ? why + ", TCP SYN: " + mark_why : why + ", UDP (every packet): " + mark_why);
     }
+    // ip hdrlength != 5 meta mark set meta mark | entry_mark: every packet
+    // that carries IP options, so nfdsr.ko drops one that already holds a
+    // DSR option (a client's option is never trusted or passed on)
+    auto r = rule(chain);
+    if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
+    if (!set.empty()) {
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
+    }
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1));
+    const std::uint8_t ihl_mask = 0x0f, none = 0, ihl_plain = 5;
+    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &ihl_mask, &none));
+    nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_NEQ, &ihl_plain, 1));
+    nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
+    nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), expr("counter"));
+    commit_rule(std::move(r), chain,
+                why + ", IP options from the client: nfdsr.ko drops the packet if they hold a DSR option");
 }
 
 // The service chain while a backend drains (see add_drain_sets). The

@@ -76,7 +76,7 @@ struct Binding {
 struct ModuleParams {
     std::uint32_t entry_mark = 0x00200000;  // NFDSR_DEFAULT_ENTRY_MARK
     std::uint32_t flow_max = 262144;
-    std::uint32_t tcp_timeout = 900;        // seconds
+    std::uint32_t tcp_timeout = 432000;     // seconds (5 days, as conntrack)
     std::uint32_t tcp_close_timeout = 10;
     std::uint32_t udp_timeout = 60;
 };

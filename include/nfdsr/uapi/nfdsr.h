@@ -120,7 +120,7 @@ enum nfdsr_flow_attr {
 	NFDSR_FA_VIP,          /* be32 */
 	NFDSR_FA_VPORT,        /* be16 */
 	NFDSR_FA_IDLE_MS,      /* u32: time since last packet */
-	NFDSR_FA_CLOSING,      /* u8: FIN or RST seen */
+	NFDSR_FA_CLOSING,      /* u8: FIN (either side) or RST seen */
 	__NFDSR_FA_MAX,
 };
 #define NFDSR_FA_MAX (__NFDSR_FA_MAX - 1)
@@ -140,6 +140,14 @@ enum nfdsr_counter {
 	NFDSR_CTR_FLOW_EVICTED,     /* removed early because the table was full */
 	NFDSR_CTR_FLOW_ALLOC_FAIL,
 	NFDSR_CTR_BAD_HEADER,       /* truncated/invalid IP or L4 header: not touched */
+	NFDSR_CTR_OPT_FROM_CLIENT,  /* entry: a client's packet to a service already
+				     * carried a DSR option (or a malformed option area): dropped */
+	NFDSR_CTR_OPT_NOT_SYN,      /* backend: DSR option on a TCP segment other than a SYN
+				     * (entry nodes attach it to SYNs only): dropped */
+	NFDSR_CTR_FLOW_CONFLICT,    /* backend: a new flow's client ip:port -> backend is held
+				     * by a live flow of another service: kept, packet dropped */
+	NFDSR_CTR_FLOW_EVICTED_ESTABLISHED, /* evictions (in flow_evicted) that hit an answered,
+					     * open flow: nothing closing or embryonic was near */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -149,12 +157,13 @@ enum nfdsr_counter {
 	"opt_added", "opt_no_room", "icmp_frag_sent", "opt_stripped", \
 	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
-	"bad_header" }
+	"bad_header", "opt_from_client", "opt_not_syn", "flow_conflict", \
+	"flow_evicted_established" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)
 #define NFDSR_DEFAULT_FLOW_MAX      (256u * 1024)
-#define NFDSR_DEFAULT_TCP_TIMEOUT   900u
+#define NFDSR_DEFAULT_TCP_TIMEOUT   432000u /* 5 days, as conntrack's established */
 #define NFDSR_DEFAULT_TCP_CLOSE_TIMEOUT 10u
 #define NFDSR_DEFAULT_UDP_TIMEOUT   60u
 #define NFDSR_TIMEOUT_LIMIT         (7u * 24 * 3600)

@@ -1,0 +1,57 @@
+#!/bin/bash
+# Issue 8, kind 9: DSR options that arrive from outside are never trusted,
+# with dispatch opt and ipip in one boot. stream1 (:31618) and stream2
+# (:31621) are two service addresses bound to the same backend, webpod1:7000.
+#   - a client's SYN to stream1 that already carries an option naming stream2:
+#     dropped and counted by the entry node, webpod1 never sees an option;
+#   - spoofed ACKs carrying established clients' addresses and ports and an
+#     option naming stream2, sent to the entry node (dropped there) and
+#     straight to webpod1 through k8s-w1 (an option on a segment other than a
+#     SYN: dropped there): the connections keep their service and echo on.
+source "$NFDSR_SRC_DIR/tests/e2e/traffic_common.sh"
+traffic_up
+lab_exec test-pc ip route add 172.16.2.0/24 via 192.168.10.101
+opt2=9a08$(printf '%02x%02x' $((31621 & 255)) $((31621 >> 8)))0a0aa8c0 # 192.168.10.10:31621, Cilium's byte order
+
+for mode in opt ipip; do
+  traffic_dispatch "$mode"
+  from_client=$(e2e_counter k8s-s opt_from_client)
+  not_syn=$(e2e_counter k8s-w1 opt_not_syn)
+  created=$(e2e_counter k8s-w1 flow_created)
+
+  pcap=$E2E_OUT/options-$mode-webpod1.pcap
+  lab_capture_start webpod1 eth0 "tcp" "$pcap"
+  lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 3
+  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
+  ports=$(sed -n 's/^ready: .* ports //p' "$LAB_LOG/idle-$mode.log")
+  [[ -n $ports ]] || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no idle connections"; }
+
+  out=$(lab_exec test-pc nfdsr-tcp-probe --timeout 3000 --ip-option "$opt2" 192.168.10.10 31618 2>&1) && rc=0 || rc=$?
+  e2e_observe "$mode: SYN with a client's DSR option gets no answer (probe exit $rc: ${out:0:60})" $((rc == 1 ? 0 : 1))
+  for p in $ports; do
+    traffic test-pc raw-tcp 192.168.10.200 "$p" 192.168.10.10 31618 A --dsr-option 192.168.10.10:31621 >/dev/null
+    traffic test-pc raw-tcp 192.168.10.200 "$p" 172.16.2.214 7000 A --dsr-option 192.168.10.10:31621 >/dev/null
+  done
+  # the established connections echo on, as stream1 (a re-pointed flow would
+  # answer as :31621 and the client would drop it)
+  kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
+  for ((i = 0; i < 300; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
+  cat "$LAB_LOG/idle-$mode.log" | sed 's/^/    /'
+  e2e_observe "$mode: 3 established connections unaffected by 6 spoofed segments with options" \
+    "$(grep -q '^after idling: 3 of 3' "$LAB_LOG/idle-$mode.log" && echo 0 || echo 1)"
+  lab_capture_stop "$pcap"
+  with_opts=$(e2e_pkts "$pcap" "ip[0] & 0xf != 5" | wc -l)
+  e2e_observe "$mode: webpod1 saw no packet with IP options ($with_opts)" $((with_opts == 0 ? 0 : 1))
+
+  d_client=$(($(e2e_counter k8s-s opt_from_client) - from_client))
+  d_not_syn=$(($(e2e_counter k8s-w1 opt_not_syn) - not_syn))
+  d_created=$(($(e2e_counter k8s-w1 flow_created) - created))
+  e2e_observe "$mode: k8s-s dropped the SYN and 3 spoofed ACKs with options (opt_from_client +$d_client)" \
+    $((d_client >= 4 ? 0 : 1))
+  e2e_observe "$mode: k8s-w1 dropped 3 spoofed ACKs with options (opt_not_syn +$d_not_syn)" $((d_not_syn >= 3 ? 0 : 1))
+  e2e_observe "$mode: k8s-w1 recorded only the 3 real connections (flow_created +$d_created)" $((d_created == 3 ? 0 : 1))
+done
+
+out=$(lab_exec test-pc curl -sS --max-time 10 http://192.168.10.10:31615/)
+lab_expect_contains "$out" "Hostname: webpod1" "legitimate DSR traffic still works"
+e2e_finish
