@@ -22,9 +22,15 @@
 
 #include "nfdsr_internal.h"
 
-/* UDP, DF, and bigger than the route towards the backend allows once the
- * option is on: answer the client instead of letting the router quote the
- * rewritten header. Returns true if the packet must be dropped. */
+/*
+ * What we attached must fit the route towards the backend (the destination
+ * is the backend now; the mark selects the tunnel route for dispatch ipip):
+ *  - UDP with DF that no longer fits: answer the client instead of letting
+ *    the router quote the rewritten header; returns true (drop);
+ *  - TCP SYN: lower its MSS to the route's MTU - 40, so that the backend
+ *    (which caps its SYN-ACK to it, see the egress hook) makes the client
+ *    send segments that fit a path narrower than the client's own.
+ */
 static bool nfdsr_entry_exceeds_mtu(struct nfdsr_net *nn, struct sk_buff *skb,
 				    unsigned int opt_off)
 {
@@ -32,17 +38,26 @@ static bool nfdsr_entry_exceeds_mtu(struct nfdsr_net *nn, struct sk_buff *skb,
 	struct flowi4 fl4 = {};
 	struct rtable *rt;
 	unsigned int mtu;
+	bool udp_df = iph->protocol == IPPROTO_UDP && (iph->frag_off & htons(IP_DF)) &&
+		      !skb_is_gso(skb);
 
-	if (iph->protocol != IPPROTO_UDP || !(iph->frag_off & htons(IP_DF)) || skb_is_gso(skb))
+	if (!udp_df && iph->protocol != IPPROTO_TCP) /* TCP: marked = SYN (attach hook) */
 		return false;
 	fl4.daddr = iph->daddr;
-	fl4.flowi4_proto = IPPROTO_UDP;
+	fl4.flowi4_proto = iph->protocol;
 	fl4.flowi4_mark = skb->mark;
 	rt = ip_route_output_key(nn->net, &fl4);
 	if (IS_ERR(rt))
 		return false;
 	mtu = dst_mtu(&rt->dst);
 	ip_rt_put(rt);
+	if (iph->protocol == IPPROTO_TCP) {
+		if (mtu > sizeof(struct iphdr) + sizeof(struct tcphdr) &&
+		    nfdsr_tcp_mss_clamp(skb, iph->ihl * 4,
+					mtu - sizeof(struct iphdr) - sizeof(struct tcphdr)) > 0)
+			nfdsr_count(nn, NFDSR_CTR_SYN_MSS_CLAMPED);
+		return false;
+	}
 	if (skb->len <= mtu)
 		return false;
 	nfdsr_entry_frag_needed(nn, skb, opt_off, mtu - NFDSR_OPT4_LEN);
@@ -168,7 +183,9 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 
 	/* No record, no rewritten replies: drop rather than let the backend
 	 * answer as itself (the client retries; counted by the flow table). */
-	if (nfdsr_flow_record(nn, cfg, &key, vip, vport) != NFDSR_FLOW_RECORDED)
+	if (nfdsr_flow_record(nn, cfg, &key, vip, vport,
+			      key.proto == IPPROTO_TCP ? nfdsr_tcp_mss_get(skb, hlen) : 0) !=
+	    NFDSR_FLOW_RECORDED)
 		return NF_DROP;
 	if (skb_ensure_writable(skb, hlen)) {
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
@@ -210,6 +227,7 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 	struct tcphdr _th;
 	const struct tcphdr *th;
 	__sum16 *check;
+	bool synack;
 
 	if (!cfg || !atomic_read(&nn->flows.count))
 		return NF_ACCEPT;
@@ -233,6 +251,7 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 
 	WRITE_ONCE(f->last_seen, jiffies);
+	synack = iph->protocol == IPPROTO_TCP && th->syn && th->ack;
 	if (iph->protocol == IPPROTO_TCP) {
 		u8 bits = th->syn ? 0 : NFDSR_FLOW_REPLIED;
 
@@ -251,6 +270,14 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 		return NF_DROP;
 	}
 	skb_set_transport_header(skb, hlen);
+	if (synack) {
+		/* the SYN-ACK offers at most the MSS the SYN arrived with
+		 * (lowered by the entry node to its path towards us) */
+		u8 mss8 = READ_ONCE(f->syn_mss8);
+
+		if (mss8 && nfdsr_tcp_mss_clamp(skb, hlen, mss8 * 8) > 0)
+			nfdsr_count(nn, NFDSR_CTR_SYNACK_MSS_CLAMPED);
+	}
 	if (key.proto == IPPROTO_TCP)
 		check = &tcp_hdr(skb)->check;
 	else

@@ -197,17 +197,20 @@ static bool nfdsr_flow_holds_key(const struct nfdsr_config *cfg, const struct nf
 /*
  * Record (or refresh) the flow client -> backend of service vip:vport, from
  * a valid option (TCP: a SYN; UDP: any datagram). Addresses/ports network
- * order. A new SYN for a known flow starts its life cycle again.
+ * order. syn_mss: the SYN's MSS option (host order, 0 = none), which caps the
+ * backend's SYN-ACK; kept in 8-byte units, none above 2040 (jumbo paths need
+ * no cap). A new SYN for a known flow starts its life cycle again.
  */
 enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 						const struct nfdsr_config *cfg,
 						const struct nfdsr_flow_key *key,
-						__be32 vip, __be16 vport)
+						__be32 vip, __be16 vport, u16 syn_mss)
 {
 	struct nfdsr_flow_table *t = &nn->flows;
 	unsigned long now = jiffies;
 	struct nfdsr_flow *f, *old;
 	spinlock_t *lock;
+	u8 mss8 = syn_mss / 8 <= U8_MAX ? syn_mss / 8 : 0;
 	u32 bucket;
 
 	if (!t->buckets)
@@ -222,8 +225,12 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 			continue;
 		if (f->vip == vip && f->vport == vport) {
 			WRITE_ONCE(f->last_seen, now);
-			if (key->proto == IPPROTO_TCP && READ_ONCE(f->state))
-				WRITE_ONCE(f->state, 0);
+			if (key->proto == IPPROTO_TCP) {
+				if (READ_ONCE(f->state))
+					WRITE_ONCE(f->state, 0);
+				if (READ_ONCE(f->syn_mss8) != mss8)
+					WRITE_ONCE(f->syn_mss8, mss8);
+			}
 			return NFDSR_FLOW_RECORDED;
 		}
 		if (nfdsr_flow_holds_key(cfg, f, now)) {
@@ -250,6 +257,7 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 	f->vip = vip;
 	f->vport = vport;
 	f->state = 0;
+	f->syn_mss8 = mss8;
 	f->last_seen = now;
 
 	spin_lock_bh(lock);

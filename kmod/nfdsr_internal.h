@@ -83,6 +83,7 @@ struct nfdsr_flow {
 	__be32 vip;
 	__be16 vport;
 	u8 state;                /* NFDSR_FLOW_* bits, updated with WRITE_ONCE */
+	u8 syn_mss8;             /* TCP: the SYN's MSS / 8, the SYN-ACK's cap (0: none) */
 	unsigned long last_seen; /* jiffies */
 	struct rcu_head rcu;
 };
@@ -176,11 +177,18 @@ enum nfdsr_flow_record_result {
 enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 						const struct nfdsr_config *cfg,
 						const struct nfdsr_flow_key *key,
-						__be32 vip, __be16 vport);
+						__be32 vip, __be16 vport, u16 syn_mss);
 bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow *f,
 			unsigned long now);
 int __init nfdsr_flow_cache_init(void);
 void nfdsr_flow_cache_exit(void);
+
+/* TCP MSS option (nfdsr_mss.c): thoff = offset of the TCP header in skb.
+ * get: the MSS of a SYN/SYN-ACK in host order, 0 if it has none.
+ * clamp: lower it to max (host order) with the checksum updated; 1 if
+ * lowered, 0 if not needed or no option, -ENOMEM. */
+u16 nfdsr_tcp_mss_get(const struct sk_buff *skb, unsigned int thoff);
+int nfdsr_tcp_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 max);
 
 /* data path hooks */
 unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,

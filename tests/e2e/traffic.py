@@ -22,6 +22,10 @@ one result line and exits 0 when the outcome is the one named, 1 otherwise.
       TCP server: read until the client's FIN, wait DELAY s, answer "late reply".
   half-close IP PORT [--timeout S]
       connect, send a request, shut the sending side, expect "late reply".
+  echo-bulk IP PORT BYTES [--timeout S]
+      one TCP connection to an echo server: send BYTES (full-sized segments:
+      an upload) while reading the echo back; exit 0 when every byte came
+      back within the timeout (default 60 s).
   idle-conns IP PORT N
       N connections to an echo server, one echo each, "ready: ... ports P...", then idle until
       SIGUSR1; then one more echo on each: exit 0 if all N still echo.
@@ -93,15 +97,23 @@ def cmd_udp_echo(a):
     data = bytes((i * 7 + 3) & 0xFF for i in range(size))
     deadline = time.monotonic() + timeout
     tries = 0
+    reported = []
+
+    def pending_error_once(e):
+        # a frag-needed is reported once as the connected socket's pending
+        # error (by send or recv); with --pmtu-want the next send fragments
+        if e.errno == errno.EMSGSIZE and pmtu == IP_PMTUDISC_WANT and not reported:
+            reported.append(e)
+            print("EMSGSIZE reported once (frag-needed received): sending again")
+            return True
+        return False
+
     while time.monotonic() < deadline:
         tries += 1
         try:
             s.send(data)
         except OSError as e:
-            # a frag-needed is reported once as the socket's pending error
-            # (connected socket); with --pmtu-want the next send fragments
-            if e.errno == errno.EMSGSIZE and pmtu == IP_PMTUDISC_WANT and tries == 2:
-                print("EMSGSIZE reported once (frag-needed received): sending again")
+            if pending_error_once(e):
                 continue
             print("SEND_ERROR %s" % e)
             return 1
@@ -111,6 +123,8 @@ def cmd_udp_echo(a):
         try:
             got = s.recv(65536)
         except OSError as e:
+            if pending_error_once(e):
+                continue
             print("ERROR %s" % e)
             return 1
         if got == data:
@@ -197,6 +211,36 @@ def cmd_half_close(a):
     return 0 if got == b"late reply\n" else 1
 
 
+def cmd_echo_bulk(a):
+    ip, port, total = a[0], int(a[1]), int(a[2])
+    timeout = float(a[a.index("--timeout") + 1]) if "--timeout" in a else 60.0
+    data = bytes((i * 13 + 5) & 0xFF for i in range(total))
+    start = time.monotonic()
+    c = socket.create_connection((ip, port), timeout=10)
+    c.setblocking(False)
+    sent = 0
+    got = bytearray()
+    while len(got) < total:
+        left = timeout - (time.monotonic() - start)
+        if left <= 0:
+            print("STALLED: %d of %d bytes sent, %d echoed after %.0f s" % (sent, total, len(got), timeout))
+            return 1
+        r, w, _ = select.select([c], [c] if sent < total else [], [], min(left, 1.0))
+        if w:
+            sent += c.send(data[sent:sent + 65536])
+        if r:
+            d = c.recv(65536)
+            if not d:
+                print("CLOSED after %d bytes echoed" % len(got))
+                return 1
+            got += d
+    if bytes(got) != data:
+        print("MISMATCH in %d echoed bytes" % total)
+        return 1
+    print("ECHOED %d bytes in %.1f s" % (total, time.monotonic() - start))
+    return 0
+
+
 def cmd_idle_conns(a):
     ip, port, n = a[0], int(a[1]), int(a[2])
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
@@ -271,6 +315,7 @@ COMMANDS = {
     "syn-flood": cmd_syn_flood,
     "late-server": cmd_late_server,
     "half-close": cmd_half_close,
+    "echo-bulk": cmd_echo_bulk,
     "idle-conns": cmd_idle_conns,
     "shared-port": cmd_shared_port,
 }

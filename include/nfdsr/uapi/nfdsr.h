@@ -148,6 +148,8 @@ enum nfdsr_counter {
 				     * by a live flow of another service: kept, packet dropped */
 	NFDSR_CTR_FLOW_EVICTED_ESTABLISHED, /* evictions (in flow_evicted) that hit an answered,
 					     * open flow: nothing closing or embryonic was near */
+	NFDSR_CTR_SYN_MSS_CLAMPED,  /* entry: a SYN's MSS lowered to the route towards its backend */
+	NFDSR_CTR_SYNACK_MSS_CLAMPED, /* backend: a SYN-ACK's MSS lowered to the SYN's */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -158,7 +160,7 @@ enum nfdsr_counter {
 	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
 	"bad_header", "opt_from_client", "opt_not_syn", "flow_conflict", \
-	"flow_evicted_established" }
+	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)

@@ -1,8 +1,9 @@
 #!/bin/bash
-# Issue 8, kinds 3 and 10: IP fragments in both directions, datagrams without
-# DF that grow past the MTU with the option, and lone non-first fragments,
-# with dispatch opt and ipip in one boot. Control: the same datagrams to the
-# pod's own address (plain forwarding through k8s-w1) are echoed.
+# Issue 8, kinds 3, 4 and 10: IP fragments in both directions, datagrams
+# without DF that grow past the MTU with the option, lone non-first
+# fragments, and a path between entry and backend narrower than the client's,
+# with dispatch opt and ipip in one boot. Control: the same traffic to the
+# pod's own address (plain forwarding) gets through.
 #   - a 2000-byte UDP request (the client fragments it; the 2000-byte echo
 #     comes back fragmented by the pod) through the service: echoed;
 #   - 1472 bytes without DF (1508 with the option): the entry node fragments
@@ -11,7 +12,11 @@
 #     the client fragments every retry: echoed;
 #   - a lone non-first fragment whose payload reads as a UDP header to the
 #     service port is never dispatched (classification looks at ports only
-#     where there are ports).
+#     where there are ports);
+#   - k8s-s's route to the pod CIDR at MTU 1400: a 300 kB TCP upload through
+#     the service completes (the SYN's MSS is lowered to the route, the
+#     backend's SYN-ACK to the SYN's), as it does through plain forwarding
+#     with PMTU discovery.
 source "$NFDSR_SRC_DIR/tests/e2e/traffic_common.sh"
 traffic_up
 
@@ -44,7 +49,19 @@ for mode in opt ipip; do
   e2e_observe "$mode: the lone non-first fragment was not dispatched ($frags fragments, $marker marker datagrams at webpod1)" \
     $(( frags == 0 && marker >= 1 ? 0 : 1 ))
 done
-lab_exec k8s-s nfdsrctl show -o json | grep -E '"(opt_added|icmp_frag_sent|bad_header)"' | sed 's/^/    k8s-s /'
-lab_exec k8s-w1 nfdsrctl show -o json | grep -E '"(opt_stripped|opt_rejected|opt_malformed)"' | sed 's/^/    k8s-w1 /'
 e2e_expect_counter k8s-s icmp_frag_sent 2
+
+# kind 4: a narrower path between entry and backend (k8s-s -> 172.16.2.0/24 at 1400)
+lab_exec k8s-s ip route change 172.16.2.0/24 via 192.168.10.101 dev eth0 mtu 1400
+lab_exec test-pc ip route change 172.16.2.0/24 via 192.168.10.10
+check "control: a 300 kB upload through k8s-s by plain forwarding (PMTU discovery)" \
+  traffic test-pc echo-bulk 172.16.2.214 7000 300000
+for mode in opt ipip; do
+  traffic_dispatch "$mode"
+  lab_exec test-pc ip route flush cache
+  check "$mode: a 300 kB upload through the service over the narrower path" \
+    traffic test-pc echo-bulk 192.168.10.10 31618 300000
+done
+e2e_expect_counter k8s-s syn_mss_clamped 2
+e2e_expect_counter k8s-w1 synack_mss_clamped 2
 e2e_finish
