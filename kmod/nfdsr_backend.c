@@ -215,6 +215,51 @@ static void nfdsr_rewrite_source(struct sk_buff *skb, __sum16 *l4check, bool udp
 	*sport = vport;
 }
 
+/*
+ * A bound backend answers a segment of a connection it does not know (no
+ * flow record here: the connection was opened on another backend and moved
+ * here by a backend change, weight 0 or a failed health check) with a RST
+ * without ACK (the stack's reply to an unknown segment with ACK; an abort
+ * carries ACK). Left alone it would leave as the backend and the client
+ * would ignore it and stall: send it as each service address bound to the
+ * backend (the configuration decides which; the client accepts the one of
+ * its connection and drops the others, as it drops any RST it cannot match).
+ * At most NFDSR_RST_SERVICES_MAX copies. Cost: only such resets.
+ */
+#define NFDSR_RST_SERVICES_MAX 8u
+
+static unsigned int nfdsr_unrecorded_reset(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+					   struct sk_buff *skb, const struct nf_hook_state *state,
+					   const struct nfdsr_flow_key *key)
+{
+	const struct nfdsr_svc_addr *svcs;
+	unsigned int hlen = ip_hdr(skb)->ihl * 4;
+	u32 n, i;
+
+	n = nfdsr_bindings_services_of(&cfg->bindings, IPPROTO_TCP, key->backend_ip,
+				       key->backend_port, &svcs);
+	if (!n)
+		return NF_ACCEPT; /* not a backend of ours: its own traffic */
+	n = min(n, NFDSR_RST_SERVICES_MAX);
+	if (skb_ensure_writable(skb, hlen + sizeof(struct tcphdr))) {
+		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
+		return NF_DROP;
+	}
+	skb_set_transport_header(skb, hlen);
+	for (i = 1; i < n; i++) {
+		struct sk_buff *nskb = skb_copy(skb, GFP_ATOMIC);
+
+		if (!nskb)
+			break;
+		nfdsr_rewrite_source(nskb, &tcp_hdr(nskb)->check, false, svcs[i].vip, svcs[i].vport);
+		nfdsr_count(nn, NFDSR_CTR_RST_UNRECORDED);
+		state->okfn(state->net, state->sk, nskb);
+	}
+	nfdsr_rewrite_source(skb, &tcp_hdr(skb)->check, false, svcs[0].vip, svcs[0].vport);
+	nfdsr_count(nn, NFDSR_CTR_RST_UNRECORDED);
+	return NF_ACCEPT;
+}
+
 unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 				       const struct nf_hook_state *state)
 {
@@ -229,7 +274,7 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 	__sum16 *check;
 	bool synack;
 
-	if (!cfg || !atomic_read(&nn->flows.count))
+	if (!cfg || !cfg->bindings.count)
 		return NF_ACCEPT;
 	iph = ip_hdr(skb);
 	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
@@ -246,9 +291,12 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 	key.client_port = th->dest;
 	key.backend_ip = iph->saddr;
 	key.backend_port = th->source;
-	f = nfdsr_flow_lookup(nn, cfg, &key);
-	if (!f)
+	f = atomic_read(&nn->flows.count) ? nfdsr_flow_lookup(nn, cfg, &key) : NULL;
+	if (!f) {
+		if (iph->protocol == IPPROTO_TCP && th->rst && !th->ack)
+			return nfdsr_unrecorded_reset(nn, cfg, skb, state, &key);
 		return NF_ACCEPT;
+	}
 
 	WRITE_ONCE(f->last_seen, jiffies);
 	synack = iph->protocol == IPPROTO_TCP && th->syn && th->ack;

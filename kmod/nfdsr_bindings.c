@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Service bindings: which (service, local backend) pairs this node serves.
- * Built once per configuration as two open-addressing tables (lookups in the
+ * Built once per configuration as three open-addressing tables (by binding,
+ * by backend address, by backend ip:port -> its services); lookups in the
  * data path are allocation-free and lock-free; the whole config is replaced
- * through RCU).
+ * through RCU.
  */
 #include <linux/jhash.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/sort.h>
 
 #include "nfdsr_internal.h"
 
@@ -29,6 +31,67 @@ static bool nfdsr_binding_eq(const struct nfdsr_binding *s, u8 proto, __be32 vip
 static u32 nfdsr_table_size(u32 count)
 {
 	return roundup_pow_of_two(max_t(u32, 2 * count, 16));
+}
+
+static u32 nfdsr_backend_hash(u8 proto, __be32 bip, __be16 bport)
+{
+	return jhash_2words((__force u32)bip, ((__force u32)bport << 8) ^ proto, 0x6e666474);
+}
+
+static int nfdsr_binding_cmp_backend(const void *pa, const void *pb)
+{
+	const struct nfdsr_binding *a = pa, *b = pb;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->backend_ip != b->backend_ip)
+		return (__force u32)a->backend_ip < (__force u32)b->backend_ip ? -1 : 1;
+	if (a->backend_port != b->backend_port)
+		return (__force u16)a->backend_port < (__force u16)b->backend_port ? -1 : 1;
+	return 0;
+}
+
+/* The backend -> services index over the (deduplicated) bindings. */
+static int nfdsr_backend_index_build(struct nfdsr_bindings *b)
+{
+	struct nfdsr_binding *sorted;
+	u32 i, n = 0, slots = nfdsr_table_size(b->count);
+
+	b->be_slots = kvcalloc(slots, sizeof(*b->be_slots), GFP_KERNEL);
+	b->svcs = kvcalloc(max_t(u32, b->count, 1), sizeof(*b->svcs), GFP_KERNEL);
+	sorted = kvcalloc(max_t(u32, b->count, 1), sizeof(*sorted), GFP_KERNEL);
+	if (!b->be_slots || !b->svcs || !sorted) {
+		kvfree(sorted);
+		return -ENOMEM;
+	}
+	b->be_mask = slots - 1;
+	for (i = 0; i <= b->slot_mask; i++)
+		if (b->slots[i].proto)
+			sorted[n++] = b->slots[i];
+	sort(sorted, n, sizeof(*sorted), nfdsr_binding_cmp_backend, NULL);
+	for (i = 0; i < n; i++) {
+		const struct nfdsr_binding *in = &sorted[i];
+		struct nfdsr_backend_slot *slot;
+		u32 j;
+
+		b->svcs[i].vip = in->vip;
+		b->svcs[i].vport = in->vport;
+		if (i && !nfdsr_binding_cmp_backend(in, &sorted[i - 1]))
+			continue; /* same backend: its slot already counts it */
+		for (j = nfdsr_backend_hash(in->proto, in->backend_ip, in->backend_port) & b->be_mask;
+		     b->be_slots[j].proto; j = (j + 1) & b->be_mask)
+			;
+		slot = &b->be_slots[j];
+		slot->proto = in->proto;
+		slot->backend_ip = in->backend_ip;
+		slot->backend_port = in->backend_port;
+		slot->first = i;
+		while (i + slot->n < n && !nfdsr_binding_cmp_backend(in, &sorted[i + slot->n]) &&
+		       slot->n < U16_MAX)
+			slot->n++;
+	}
+	kvfree(sorted);
+	return 0;
 }
 
 int nfdsr_bindings_build(struct nfdsr_bindings *b, const struct nfdsr_binding *list, u32 count)
@@ -67,6 +130,10 @@ dup:
 		}
 		b->ip_slots[j] = in->backend_ip;
 	}
+	if (nfdsr_backend_index_build(b)) {
+		nfdsr_bindings_free(b);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -74,8 +141,12 @@ void nfdsr_bindings_free(struct nfdsr_bindings *b)
 {
 	kvfree(b->slots);
 	kvfree(b->ip_slots);
+	kvfree(b->be_slots);
+	kvfree(b->svcs);
 	b->slots = NULL;
 	b->ip_slots = NULL;
+	b->be_slots = NULL;
+	b->svcs = NULL;
 	b->count = 0;
 }
 
@@ -106,4 +177,23 @@ bool nfdsr_bindings_has_backend_ip(const struct nfdsr_bindings *b, __be32 ip)
 			return true;
 	}
 	return false;
+}
+
+u32 nfdsr_bindings_services_of(const struct nfdsr_bindings *b, u8 proto, __be32 bip,
+			       __be16 bport, const struct nfdsr_svc_addr **out)
+{
+	u32 j;
+
+	if (!b->count || !b->be_slots)
+		return 0;
+	for (j = nfdsr_backend_hash(proto, bip, bport) & b->be_mask; b->be_slots[j].proto;
+	     j = (j + 1) & b->be_mask) {
+		const struct nfdsr_backend_slot *slot = &b->be_slots[j];
+
+		if (slot->proto == proto && slot->backend_ip == bip && slot->backend_port == bport) {
+			*out = &b->svcs[slot->first];
+			return slot->n;
+		}
+	}
+	return 0;
 }

@@ -29,6 +29,21 @@ struct nfdsr_binding {
 	u8 proto; /* 0 = empty slot */
 };
 
+/* A service address bound to a backend (network byte order). */
+struct nfdsr_svc_addr {
+	__be32 vip;
+	__be16 vport;
+};
+
+/* A local backend and the services bound to it: svcs[first .. first + n). */
+struct nfdsr_backend_slot {
+	__be32 backend_ip;
+	__be16 backend_port;
+	u8 proto;                    /* 0 = empty slot */
+	u16 n;
+	u32 first;
+};
+
 /* Open-addressing tables, built once, read-only afterwards. */
 struct nfdsr_bindings {
 	u32 count;
@@ -36,6 +51,9 @@ struct nfdsr_bindings {
 	struct nfdsr_binding *slots;
 	u32 ip_mask;                 /* distinct backend addresses */
 	__be32 *ip_slots;            /* 0 = empty */
+	u32 be_mask;                 /* backend (proto, ip, port) -> its services */
+	struct nfdsr_backend_slot *be_slots;
+	struct nfdsr_svc_addr *svcs; /* grouped by backend */
 };
 
 /* Immutable once published; a SET builds a new one. */
@@ -59,6 +77,10 @@ void nfdsr_bindings_free(struct nfdsr_bindings *b);
 bool nfdsr_bindings_match(const struct nfdsr_bindings *b, u8 proto, __be32 vip,
 			  __be16 vport, __be32 backend_ip, __be16 backend_port);
 bool nfdsr_bindings_has_backend_ip(const struct nfdsr_bindings *b, __be32 ip);
+/* The service addresses bound to backend ip:port/proto; returns how many
+ * (0: not a bound backend), *out points into b. */
+u32 nfdsr_bindings_services_of(const struct nfdsr_bindings *b, u8 proto, __be32 bip,
+			       __be16 bport, const struct nfdsr_svc_addr **out);
 
 /* ---- backend flow table: (client, backend) -> service, bounded ---- */
 

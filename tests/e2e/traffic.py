@@ -28,7 +28,8 @@ one result line and exits 0 when the outcome is the one named, 1 otherwise.
       back within the timeout (default 60 s).
   idle-conns IP PORT N
       N connections to an echo server, one echo each, "ready: ... ports P...", then idle until
-      SIGUSR1; then one more echo on each: exit 0 if all N still echo.
+      SIGUSR1; then one more echo on each (10 s): "after idling: K of N
+      connections echo (R reset, S stalled)"; exit 0 if all N still echo.
   shared-port SRC_IP SRC_PORT IP PORT_A PORT_B [--timeout S]
       kind 8: connection A from SRC_IP:SRC_PORT to IP:PORT_A echoes; then a
       connection B from the same client address and port to IP:PORT_B; then A
@@ -253,16 +254,22 @@ def cmd_idle_conns(a):
         conns.append(c)
     print("ready: %d connections idle, ports %s" % (n, " ".join(str(c.getsockname()[1]) for c in conns)))
     signal.sigwait({signal.SIGUSR1})
-    ok = 0
+    ok = reset = stalled = 0
     for i, c in enumerate(conns):
         try:
             if echo_once(c, b"again %d\n" % i):
                 ok += 1
                 continue
-            print("connection %d: no echo after idling" % i)
+            print("connection %d: closed after idling" % i)
+        except ConnectionResetError:
+            reset += 1
+            print("connection %d: reset after idling" % i)
+        except socket.timeout:
+            stalled += 1
+            print("connection %d: stalled after idling (no answer in 10 s)" % i)
         except OSError as e:
             print("connection %d: %s after idling" % (i, e))
-    print("after idling: %d of %d connections echo" % (ok, n))
+    print("after idling: %d of %d connections echo (%d reset, %d stalled)" % (ok, n, reset, stalled))
     return 0 if ok == n else 1
 
 

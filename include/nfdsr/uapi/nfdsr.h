@@ -150,6 +150,9 @@ enum nfdsr_counter {
 					     * open flow: nothing closing or embryonic was near */
 	NFDSR_CTR_SYN_MSS_CLAMPED,  /* entry: a SYN's MSS lowered to the route towards its backend */
 	NFDSR_CTR_SYNACK_MSS_CLAMPED, /* backend: a SYN-ACK's MSS lowered to the SYN's */
+	NFDSR_CTR_RST_UNRECORDED,   /* backend: a bound backend's RST for a connection it does
+				     * not know (moved here), sent as a service bound to it
+				     * (one per copy) */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -160,7 +163,8 @@ enum nfdsr_counter {
 	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
 	"bad_header", "opt_from_client", "opt_not_syn", "flow_conflict", \
-	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped" }
+	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped", \
+	"rst_unrecorded" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)

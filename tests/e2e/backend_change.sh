@@ -1,0 +1,57 @@
+#!/bin/bash
+# Issue 8, kind 6: backend changes. 20 idle connections to stream1 over
+# webpod1 and webpod2; then webpod2 is set to weight 0 (dispatch opt) or
+# removed (dispatch ipip) on the entry node. Connections Maglev moves to
+# webpod1 must end promptly with a reset from the service address (webpod1
+# answers segments of connections it does not know with a RST, which
+# k8s-w1 sends as the service), never stall; the others echo on. (IPVS-TUN
+# does the same: its real servers own the VIP, so their resets come from it.)
+source "$NFDSR_SRC_DIR/tests/e2e/common.sh"
+modprobe ipip || lab_fail "cannot load the ipip module"
+TRAFFIC_PY=$NFDSR_SRC_DIR/tests/e2e/traffic.py
+cfg_dir=$E2E_OUT/configs
+mkdir -p "$cfg_dir"
+for m in opt ipip; do
+  sed "s/^dispatch: .*/dispatch: $m/" "$NFDSR_SRC_DIR/tests/e2e/configs/change-lab.yaml" >"$cfg_dir/$m.yaml"
+done
+sed 's/port: 7000, node: k8s-w2}/port: 7000, node: k8s-w2, weight: 0}/' "$cfg_dir/opt.yaml" >"$cfg_dir/opt-weight0.yaml"
+grep -v 'name: webpod2' "$cfg_dir/ipip.yaml" >"$cfg_dir/ipip-removed.yaml"
+E2E_CONFIG=$cfg_dir/opt.yaml
+
+trap 'e2e_down' EXIT
+lab_up
+lab_add_pod webpod2 172.16.1.20 k8s-w2 || lab_fail "cannot add webpod2"
+lab_load_module || lab_fail "cannot load nfdsr.ko"
+for pod in webpod1 webpod2; do
+  lab_spawn "$pod" "$pod-echo" nfdsr-stream server --port 7000
+  lab_wait_listen "$pod" tcp 7000 || lab_fail "no echo server in $pod"
+done
+
+# established connections from test-pc in POD on :7000 (0x1B58), from /proc/net/tcp
+established_in() { lab_exec "$1" cat /proc/net/tcp | awk '$2 ~ /:1B58$/ && $4 == "01"' | wc -l; }
+
+for round in opt:weight0 ipip:removed; do
+  mode=${round%%:*} change=${round#*:}
+  E2E_CONFIG=$cfg_dir/$mode.yaml
+  e2e_apply_all
+  echo "== dispatch $mode, webpod2 $change"
+  rst=$(e2e_counter k8s-w1 rst_unrecorded)
+  lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 20
+  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
+  grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no connections"; }
+  moved=$(established_in webpod2)
+  echo "    connections on webpod1: $(established_in webpod1), on webpod2: $moved"
+  out=$(lab_exec k8s-s nfdsrctl apply "$cfg_dir/$mode-$change.yaml" 2>&1) || { echo "$out"; lab_fail "apply $change"; }
+  kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
+  for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
+  sed 's/^/    /' "$LAB_LOG/idle-$mode.log"
+  summary=$(grep '^after idling' "$LAB_LOG/idle-$mode.log")
+  e2e_observe "$mode, webpod2 $change: the $moved moved connections were reset, none stalled ($summary)" \
+    "$([[ $summary == "after idling: $((20 - moved)) of 20 connections echo ($moved reset, 0 stalled)" ]] && echo 0 || echo 1)"
+  d_rst=$(($(e2e_counter k8s-w1 rst_unrecorded) - rst))
+  e2e_observe "$mode: k8s-w1 sent webpod1's resets as the service (rst_unrecorded +$d_rst)" \
+    $(((moved == 0 || d_rst >= moved) ? 0 : 1))
+  E2E_CONFIG=$cfg_dir/$mode.yaml
+  e2e_apply_all # webpod2 back for the next round
+done
+e2e_finish
