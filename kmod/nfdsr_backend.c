@@ -139,8 +139,11 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 		return NF_DROP;
 	}
 
-	if (attached_here && nfdsr_entry_exceeds_mtu(nn, skb, opt_off))
-		return NF_DROP;
+	if (attached_here) {
+		if (nfdsr_entry_exceeds_mtu(nn, skb, opt_off))
+			return NF_DROP;
+		iph = ip_hdr(skb); /* the MSS clamp may have moved the header */
+	}
 
 	nfdsr_opt4_decode((const u8 *)iph + NFDSR_IP4_BASE_HDR + opt_off, &vip, &vport);
 	ports = NULL;

@@ -27,8 +27,15 @@ for pod in webpod1 webpod2; do
   lab_wait_listen "$pod" tcp 7000 || lab_fail "no echo server in $pod"
 done
 
-# established connections from test-pc in POD on :7000 (0x1B58), from /proc/net/tcp
-established_in() { lab_exec "$1" cat /proc/net/tcp | awk '$2 ~ /:1B58$/ && $4 == "01"' | wc -l; }
+# established_in POD PORT...: how many of these client ports of test-pc
+# (192.168.10.200 = C80AA8C0 in /proc/net/tcp) have a connection on :7000
+# (0x1B58) in POD (earlier rounds' connections may linger there)
+established_in() {
+  local pod=$1 p want=""; shift
+  for p in "$@"; do want+=" C80AA8C0:$(printf '%04X' "$p")"; done
+  lab_exec "$pod" cat /proc/net/tcp |
+    awk -v want="$want " '$2 ~ /:1B58$/ && $4 == "01" && index(want, " " $3 " ") {n++} END {print n + 0}'
+}
 
 for round in opt:weight0 ipip:removed; do
   mode=${round%%:*} change=${round#*:}
@@ -39,8 +46,11 @@ for round in opt:weight0 ipip:removed; do
   lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 20
   for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
   grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no connections"; }
-  moved=$(established_in webpod2)
-  echo "    connections on webpod1: $(established_in webpod1), on webpod2: $moved"
+  ports=$(sed -n 's/^ready: .* ports //p' "$LAB_LOG/idle-$mode.log")
+  # shellcheck disable=SC2086
+  moved=$(established_in webpod2 $ports)
+  # shellcheck disable=SC2086
+  echo "    connections on webpod1: $(established_in webpod1 $ports), on webpod2: $moved"
   out=$(lab_exec k8s-s nfdsrctl apply "$cfg_dir/$mode-$change.yaml" 2>&1) || { echo "$out"; lab_fail "apply $change"; }
   kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
   for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
