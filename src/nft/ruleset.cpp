@@ -1216,6 +1216,7 @@ void Builder::add_local_client_elems() {
     for (const auto& s : lsvcs_) {
         auto& target = out_.sets.at(set_index_.at(s.map)).elems;
         for (std::uint32_t slot = 0; slot < s.plan->slots.size(); ++slot) {
+            if (s.plan->slots[slot] == plan::kNoLocalBackend) continue;  // all down: no match, dropped
             const auto& b = s.plan->backends.at(s.plan->slots[slot]);
             Element el;
             el.key.resize(4);

@@ -164,16 +164,18 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
 
 // ---- local clients (see LocalClientsPlan) ----
 
-// slot -> backend: each backend that takes new connections gets slots in
-// proportion to its weight (reduced by the gcd; scaled to at most
-// kLocalClientSlots, at least one slot each).
+// slot -> backend: each backend that takes new connections by the config
+// gets slots in proportion to its weight (reduced by the gcd; scaled to at
+// most kLocalClientSlots, at least one slot each); the slots of a backend
+// that is down go to the healthy ones in turn (so a health flip changes
+// elements of the map only, not its size).
 std::vector<std::uint32_t> local_client_slots(const std::vector<BackendPlan>& backends)
 {
     std::vector<std::uint64_t> w(backends.size(), 0);
     std::uint64_t g = 0, total = 0;
     for (std::size_t i = 0; i < backends.size(); ++i) {
         const auto& b = backends[i];
-        if (b.weight == 0 || !b.healthy || b.draining)
+        if (b.weight == 0 || b.draining)
             continue;
         w[i] = b.weight;
         std::uint64_t a = w[i], c = g;
@@ -192,6 +194,14 @@ std::vector<std::uint32_t> local_client_slots(const std::vector<BackendPlan>& ba
         for (std::uint64_t k = 0; k < n; ++k)
             slots.push_back(static_cast<std::uint32_t>(i));
     }
+    std::vector<std::uint32_t> up;  // slots of healthy backends
+    for (std::uint32_t k = 0; k < slots.size(); ++k)
+        if (backends[slots[k]].healthy)
+            up.push_back(k);
+    std::size_t next = 0;
+    for (auto& slot : slots)
+        if (!backends[slot].healthy)
+            slot = up.empty() ? kNoLocalBackend : slots[up[next++ % up.size()]];
     return slots;
 }
 

@@ -124,12 +124,16 @@ struct LocalClientService {
     std::vector<Ipv4> addrs;      // every address the service is reachable under
     std::uint16_t port = 0;       // host byte order (port or node_port)
     std::vector<BackendPlan> backends;  // all of the service's backends (weight, health, drain)
-    // Random pick: slot -> index into `backends` (weights reduced by their
-    // gcd, at most kLocalClientSlots slots); empty: no backend takes new
-    // connections (weight 0, down or draining): dropped and counted.
+    // Random pick: slot -> index into `backends`. Slots follow the config
+    // (weight > 0 and not draining; weights reduced by their gcd, at most
+    // kLocalClientSlots): a health flip keeps their number and only gives a
+    // down backend's slots to healthy ones (kNoLocalBackend when none is
+    // left: no element, the connection is dropped and counted). Empty: no
+    // backend takes new connections.
     std::vector<std::uint32_t> slots;
 };
 constexpr std::uint32_t kLocalClientSlots = 256;
+constexpr std::uint32_t kNoLocalBackend = 0xffffffffu;
 
 struct LocalClientsPlan {
     bool enabled = false;

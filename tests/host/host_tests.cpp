@@ -527,12 +527,20 @@ TEST_CASE("incremental_update") {
         CHECK(st.incremental);
         CHECK(st.messages == 2);
         CHECK(canonical_table() == canonical_fresh(f));
-        // all down: the chain drops and counts
+        // all down (a health flip: slots kept, no backend in them): the map
+        // is emptied, the chain drops and counts
         plan::NodePlan g = f;
-        g.local_clients.services[0].slots.clear();
+        g.local_clients.services[0].slots.assign(3, plan::kNoLocalBackend);
         st = commit(g);
         CHECK(st.incremental);
+        CHECK(st.messages == 1);
         CHECK(canonical_table() == canonical_fresh(g));
+        // no backend by the config (weight 0): no DNAT rule
+        plan::NodePlan h = f;
+        h.local_clients.services[0].slots.clear();
+        st = commit(h);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(h));
         // and off again
         st = commit(a);
         CHECK(st.incremental);

@@ -276,11 +276,14 @@ services:
     // hairpin: b's pod backends (not its own address)
     CHECK(lc.hairpin == std::vector<plan::Ipv4>{ip("172.16.0.5"), ip("172.16.0.6"), ip("172.16.0.7")});
     CHECK(plan::derive(c, "a").local_clients.hairpin == std::vector<plan::Ipv4>{ip("172.16.1.9")});
-    // a health check failure takes the backend's slots away; all gone: none
+    // a health check failure gives the backend's slots to the healthy ones
+    // (same number of slots: a flip changes map elements only); all down:
+    // no backend in any slot
     auto down = plan::derive(c, "b", {{"web", "y"}});
-    CHECK(down.local_clients.services[0].slots == std::vector<std::uint32_t>{0});
+    CHECK(down.local_clients.services[0].slots == std::vector<std::uint32_t>{0, 0, 0});
     auto none = plan::derive(c, "b", {{"web", "x"}, {"web", "y"}});
-    CHECK(none.local_clients.services[0].slots.empty());
+    CHECK(none.local_clients.services[0].slots ==
+          std::vector<std::uint32_t>(3, plan::kNoLocalBackend));
 }
 
 TEST_CASE("local clients: at most kLocalClientSlots slots, at least one per backend")
