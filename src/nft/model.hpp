@@ -21,6 +21,7 @@ using Bytes = std::vector<std::uint8_t>;
 struct Element {
     Bytes key;
     std::string chain;  // verdict maps: "goto <chain>"; plain sets: empty
+    Bytes data;         // data maps (not verdict maps): the element's value; else empty
 };
 
 struct Set {

@@ -11,6 +11,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netlink.h>
@@ -287,6 +288,23 @@ private:
     void load_tuple(nftnl_rule* r, bool dst);
 
     void plan_names();
+
+    // ---- local clients: this node's processes and pods, hairpin (see
+    // "Local clients" below): a kube-proxy-like conntrack path, not DSR ----
+    struct LocalSvc {
+        const plan::LocalClientService* plan;
+        std::string chain, map, label;
+        std::uint32_t map_id = 0;
+    };
+    void add_local_client_sets();
+    void add_local_client_chains();
+    void add_local_client_elems();
+    void local_client_skip_rule(const std::string& chain);
+    void local_client_reply_rules(const std::string& chain, std::uint32_t local_backends_id);
+    void local_client_rules();
+    void add_nat_chain(const std::string& name, const std::string& comment, int hook, int prio);
+    std::vector<LocalSvc> lsvcs_;
+    std::uint32_t lc_services_id_ = 0, lc_chains_id_ = 0, lc_hairpin_id_ = 0;
 
     const plan::NodePlan& plan_;
     Ruleset& out_;
@@ -608,6 +626,8 @@ void Builder::ruleset() {
                           : add_set("bound_tcp_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
                                     "TCP service addresses bound here (vip . proto . port): SYN-ACK MSS cap");
 
+    add_local_client_sets();
+
     // ---- chains (listing order = creation order: base chains first) ----
     add_chain("classify", "classify service traffic: notrack, mark for the DSR option", NF_INET_PRE_ROUTING,
               NFDSR_PRIO_NFT_CLASSIFY);
@@ -634,6 +654,7 @@ void Builder::ruleset() {
     }
     for (const auto& s : svcs_) add_service_chains(s, "backends");
     for (const auto& s : tsvcs_) add_service_chains(s, "local backends");
+    add_local_client_chains();
 
     // ---- elements ----
     Elems entry, opt, local, chains;
@@ -707,6 +728,8 @@ void Builder::ruleset() {
         }
     }
 
+    add_local_client_elems();
+
     // ---- chain classify (prerouting, raw -300) ----
     if (tun) {
         // ip protocol ipencap ip saddr != @tunnel_sources counter drop
@@ -721,6 +744,8 @@ void Builder::ruleset() {
         commit_rule(std::move(r), "classify",
                     "IPIP from a non-entry node: dropped (tunl0 would accept any inner source)");
     }
+    local_client_skip_rule("classify");
+    local_client_reply_rules("classify", local_id);
     {
         auto r = rule("classify");
         load_tuple(r.get(), false);
@@ -763,6 +788,7 @@ void Builder::ruleset() {
         mark_rules("tunnel_service", "", 0, false, "classic IPIP on tunl0");
     }
     // ---- chain output_notrack (output, raw) ----
+    local_client_reply_rules("output_notrack", local_id);
     {
         auto r = rule("output_notrack");
         load_tuple(r.get(), false);
@@ -771,6 +797,7 @@ void Builder::ruleset() {
         commit_rule(std::move(r), "output_notrack", "replies of local-process backends: no conntrack state");
     }
     // ---- chain dispatch (prerouting, -280) ----
+    local_client_skip_rule("dispatch");
     if (tun) {
         auto r = rule("dispatch");
         ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
@@ -839,6 +866,7 @@ void Builder::ruleset() {
                     "SYN-ACK as a service address: MSS <= " + std::to_string(plan_.tunnel.mss) +
                         " so client segments fit IPIP, whatever the dispatch now or after a switch");
     }
+    local_client_rules();
 }
 
 void Builder::add_maglev_elems(const Svc& s, std::uint32_t map_id) {
@@ -1057,6 +1085,291 @@ void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
         if (tunnel) what += ", IPIP via tunl0 to " + b.node + " (route mark " + hex32(b.route_mark) + ")";
         nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
         commit_rule(std::move(r), chain, what);
+    }
+}
+
+
+// ---- Local clients ----------------------------------------------------------
+// Clients on this node (its own processes) and in its pods, and hairpin (a
+// backend calling its own service), do not take the DSR path: a packet from
+// this node to its own address would be routed to itself (local delivery of
+// a rewritten packet, martian sources), and a backend answering a client on
+// its own node or itself cannot return through DSR. Like kube-proxy, their
+// connections are tracked by conntrack and DNATed to a backend (random pick
+// by weight, one chain and one map per service); the reply is un-NATed by
+// conntrack. A pod DNATed to itself is SNATed to the node (hairpin).
+//  - nat output (-100):      this node's processes to any service address;
+//  - nat prerouting (-100):  this node's pod CIDR to any service address; the
+//                            DSR chains (classify, dispatch) let these pass;
+//  - nat postrouting (100):  hairpin SNAT;
+//  - classify/output_notrack: replies of local backends to this node or its
+//                            pods stay tracked (else no reverse NAT).
+
+// typeof numgen random mod M : ip daddr . tcp|udp dport (the layout nft
+// 1.0.6 writes for it, so `nft list` prints it back as typeof).
+void put_numgen_typeof(nftnl_udata_buf* b, std::uint32_t modulus, Protocol proto) {
+    constexpr std::uint32_t kExprNumgen = 0x17;   // nft enum expr_types: EXPR_NUMGEN
+    constexpr std::uint32_t kExprPayload = 7;     // EXPR_PAYLOAD
+    constexpr std::uint32_t kExprConcat = 13;     // EXPR_CONCAT
+    constexpr std::uint32_t kDescIp = 12, kDescTcp = 8, kDescUdp = 6;  // nft enum proto_desc_id
+    constexpr std::uint32_t kIpDaddr = 12, kThDport = 2;                // template indexes
+    nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprNumgen);
+    nftnl_udata* kd = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    nftnl_udata_put_u32(b, 0, NFT_NG_RANDOM);
+    nftnl_udata_put_u32(b, 1, modulus);
+    nftnl_udata_put_u32(b, 2, 0);  // offset
+    nftnl_udata_nest_end(b, kd);
+    nftnl_udata_nest_end(b, key);
+    nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprConcat);
+    nftnl_udata* cd = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    auto member = [b](std::uint8_t idx, std::uint32_t desc, std::uint32_t field) {
+        nftnl_udata* m = nftnl_udata_nest_start(b, idx);
+        nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprPayload);
+        nftnl_udata* d = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+        nftnl_udata_put_u32(b, 0, desc);
+        nftnl_udata_put_u32(b, 1, field);
+        nftnl_udata_nest_end(b, d);
+        nftnl_udata_nest_end(b, m);
+    };
+    member(0, kDescIp, kIpDaddr);
+    member(1, proto == Protocol::udp ? kDescUdp : kDescTcp, kThDport);
+    nftnl_udata_nest_end(b, cd);
+    nftnl_udata_nest_end(b, val);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+}
+
+void Builder::add_nat_chain(const std::string& name, const std::string& comment, int hook, int prio) {
+    add_chain(name, comment, hook, prio);
+    Chain& c = out_.chains.at(chain_index_.at(name));
+    nftnl_chain_set_str(c.def.get(), NFTNL_CHAIN_TYPE, "nat");
+    c.fingerprint = fingerprint(c.def.get());
+}
+
+void Builder::add_local_client_sets() {
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled) return;
+    lc_services_id_ = add_set("local_client_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                              "every service address of the cluster (addr . proto . port): local clients' path");
+    lc_chains_id_ = add_set("local_client_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
+                            "service address -> its local-client chain (conntrack, DNAT to a backend)");
+    lc_hairpin_id_ = add_set("local_hairpin", (kTypeIpAddr << kTypeBits) | kTypeIpAddr, 8, kByteorderInvalid, false,
+                             "pod backends of this node (saddr . daddr): DNATed to itself = hairpin");
+    for (const auto& l : lc.services) {
+        LocalSvc s;
+        s.plan = &l;
+        s.chain = "local_svc_" + sanitize(l.name) + "_" + to_string(l.proto) + "_" + std::to_string(l.port);
+        s.map = s.chain + "_backends";
+        s.label = l.name + " :" + std::to_string(l.port) + "/" + to_string(l.proto);
+        // the map: slot (numgen random mod N) -> backend address . port
+        SetPtr m(nftnl_set_alloc());
+        const std::string comment = s.label + ": random slot -> backend address . port (slots by weight)";
+        std::uint32_t id = 2166136261u;  // FNV-1a of the name, as add_set
+        for (unsigned char c : s.map) id = (id ^ c) * 16777619u;
+        while (id == 0 || !set_ids_used_.insert(id).second) ++id;
+        nftnl_set_set_str(m.get(), NFTNL_SET_TABLE, kTable);
+        nftnl_set_set_str(m.get(), NFTNL_SET_NAME, s.map.c_str());
+        nftnl_set_set_u32(m.get(), NFTNL_SET_FAMILY, NFPROTO_IPV4);
+        nftnl_set_set_u32(m.get(), NFTNL_SET_KEY_TYPE, kTypeInteger);
+        nftnl_set_set_u32(m.get(), NFTNL_SET_KEY_LEN, 4);
+        nftnl_set_set_u32(m.get(), NFTNL_SET_FLAGS, NFT_SET_MAP);
+        nftnl_set_set_u32(m.get(), NFTNL_SET_DATA_TYPE, (kTypeIpAddr << kTypeBits) | kTypeInetService);
+        nftnl_set_set_u32(m.get(), NFTNL_SET_DATA_LEN, 8);
+        Udata ud;
+        nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderHost);
+        nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, kByteorderInvalid);
+        put_numgen_typeof(ud.buf.get(), static_cast<std::uint32_t>(std::max<std::size_t>(l.slots.size(), 1)), l.proto);
+        nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_SET_COMMENT, clip(comment).c_str());
+        nftnl_set_set_data(m.get(), NFTNL_SET_USERDATA, ud.data(), ud.len());
+        Set set;
+        set.name = s.map;
+        set.what = "map " + s.map + " (" + comment + ")";
+        set.map = true;
+        set.fingerprint = fingerprint(m.get());
+        nftnl_set_set_u32(m.get(), NFTNL_SET_ID, id);
+        set.def = std::move(m);
+        set_index_[s.map] = out_.sets.size();
+        out_.sets.push_back(std::move(set));
+        s.map_id = id;
+        lsvcs_.push_back(std::move(s));
+    }
+}
+
+void Builder::add_local_client_chains() {
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled) return;
+    add_nat_chain("local_clients_output", "this node's processes to a service: conntrack path, DNAT (not DSR)",
+                  NF_INET_LOCAL_OUT, NF_IP_PRI_NAT_DST);
+    if (lc.pod_prefix)
+        add_nat_chain("local_clients", "this node's pods to a service: conntrack path, DNAT (not DSR)",
+                      NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
+    add_nat_chain("local_hairpin", "hairpin: a pod DNATed to itself is SNATed to this node", NF_INET_POST_ROUTING,
+                  NF_IP_PRI_NAT_SRC);
+    for (const auto& s : lsvcs_)
+        add_chain(s.chain, s.label + " for local clients: DNAT to a backend at random by weight");
+}
+
+void Builder::add_local_client_elems() {
+    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled) return;
+    Elems svcs, chains, hairpin;
+    std::set<std::vector<std::uint8_t>> seen;
+    for (const auto& s : lsvcs_)
+        for (const auto& a : s.plan->addrs) {
+            auto k = tuple_key(a, s.plan->proto, s.plan->port);
+            if (!seen.insert(k).second) continue;  // (config validation rules this out)
+            svcs.emplace_back(k, "");
+            chains.emplace_back(k, s.chain);
+        }
+    for (const auto& a : lc.hairpin) {
+        std::vector<std::uint8_t> k(8);
+        std::memcpy(k.data(), &a.be, 4);
+        std::memcpy(k.data() + 4, &a.be, 4);
+        hairpin.emplace_back(std::move(k), "");
+    }
+    add_elems("local_client_services", lc_services_id_, "", svcs, false);
+    add_elems("local_client_chains", lc_chains_id_, "", chains, true);
+    add_elems("local_hairpin", lc_hairpin_id_, "", hairpin, false);
+    for (const auto& s : lsvcs_) {
+        auto& target = out_.sets.at(set_index_.at(s.map)).elems;
+        for (std::uint32_t slot = 0; slot < s.plan->slots.size(); ++slot) {
+            if (s.plan->slots[slot] == plan::kNoLocalBackend) continue;  // all down: no match, dropped
+            const auto& b = s.plan->backends.at(s.plan->slots[slot]);
+            Element el;
+            el.key.resize(4);
+            std::memcpy(el.key.data(), &slot, 4);  // host byte order, like the numgen result
+            el.data.resize(8, 0);
+            std::memcpy(el.data.data(), &b.addr.be, 4);
+            const std::uint16_t nport = htons(b.port);
+            std::memcpy(el.data.data() + 4, &nport, 2);
+            target.push_back(std::move(el));
+        }
+    }
+}
+
+// "ip saddr <pod cidr> ip daddr . meta l4proto . th dport @local_client_services accept":
+// the DSR chains let this node's pods' connections to services pass untouched.
+void Builder::local_client_skip_rule(const std::string& chain) {
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled || !lc.pod_prefix) return;
+    auto r = rule(chain);
+    const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+    const std::uint32_t none = 0;
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+    nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
+    load_tuple(r.get(), true);
+    nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_client_services", lc_services_id_, false));
+    nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+    commit_rule(std::move(r), chain, "a pod of this node to a service: not DSR, conntrack path (chain local_clients)");
+}
+
+// Replies of local backends to this node or its pods: accepted before the
+// notrack of local backends' replies, so conntrack un-NATs them.
+void Builder::local_client_reply_rules(const std::string& chain, std::uint32_t local_backends_id) {
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled) return;
+    if (lc.pod_prefix) {
+        auto r = rule(chain);
+        const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+        const std::uint32_t none = 0;
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_backends_id, false));
+        nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+        commit_rule(std::move(r), chain, "reply of a local backend to a pod of this node: tracked (local clients)");
+    }
+    auto r = rule(chain);
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &plan_.node_addr.be, 4));
+    load_tuple(r.get(), false);
+    nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_backends_id, false));
+    nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+    commit_rule(std::move(r), chain, "reply of a local backend to this node: tracked (local clients, hairpin SNAT)");
+}
+
+void Builder::local_client_rules() {
+    const auto& lc = plan_.local_clients;
+    if (!lc.enabled) return;
+    auto to_service = [this](const std::string& chain, const std::string& why) {
+        auto r = rule(chain);
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_client_chains", lc_chains_id_, true));
+        commit_rule(std::move(r), chain, why);
+    };
+    {
+        to_service("local_clients_output", "this node to a service address: its local-client chain");
+    }
+    if (lc.pod_prefix) {
+        auto r = rule("local_clients");
+        const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+        const std::uint32_t none = 0;
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_client_chains", lc_chains_id_, true));
+        commit_rule(std::move(r), "local_clients", "a pod of this node to a service address: its local-client chain");
+    }
+    {
+        // ct status dnat ip saddr . ip daddr @local_hairpin snat to <node address>
+        auto r = rule("local_hairpin");
+        nftnl_expr* ct = expr("ct");
+        nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+        nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        nftnl_rule_add_expr(r.get(), ct);
+        const std::uint32_t dnat = IPS_DST_NAT, none = 0;
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &dnat, &none));
+        nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_NEQ, &none, 4));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01));
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_hairpin", lc_hairpin_id_, false));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &plan_.node_addr.be, 4));
+        nftnl_expr* nat = expr("nat");
+        nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+        nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+        nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+        nftnl_rule_add_expr(r.get(), nat);
+        commit_rule(std::move(r), "local_hairpin",
+                    "hairpin: the reply must come back through this node to be un-NATed");
+    }
+    for (const auto& s : lsvcs_) {
+        const auto& l = *s.plan;
+        if (!l.slots.empty()) {
+            // meta l4proto tcp counter dnat ip to numgen random mod N map @<map>
+            auto r = rule(s.chain);
+            const std::uint8_t proto = static_cast<std::uint8_t>(l.proto);
+            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
+            nftnl_rule_add_expr(r.get(), expr("counter"));
+            nftnl_expr* ng = expr("numgen");
+            nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_DREG, NFT_REG_1);
+            nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_MODULUS, static_cast<std::uint32_t>(l.slots.size()));
+            nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+            nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_OFFSET, 0);
+            nftnl_rule_add_expr(r.get(), ng);
+            nftnl_expr* lk = lookup(NFT_REG_1, s.map, s.map_id, false);
+            nftnl_expr_set_u32(lk, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+            nftnl_rule_add_expr(r.get(), lk);
+            nftnl_expr* nat = expr("nat");
+            nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+            nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+            nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+            nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+            nftnl_rule_add_expr(r.get(), nat);
+            commit_rule(std::move(r), s.chain,
+                        "backend := slot (numgen) of " + std::to_string(l.slots.size()) +
+                            "; conntrack keeps it for the connection and un-NATs the replies");
+        }
+        auto r = rule(s.chain);
+        nftnl_rule_add_expr(r.get(), expr("counter"));
+        nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
+        commit_rule(std::move(r), s.chain, "no backend");
     }
 }
 

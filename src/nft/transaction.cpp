@@ -52,12 +52,14 @@ void emit_elems(Batch& batch, std::uint16_t type, const Set& s, const std::vecto
             const Element& el = *elems[i];
             nftnl_set_elem* e = nftnl_set_elem_alloc();
             nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el.key.data(), static_cast<std::uint32_t>(el.key.size()));
-            if (add && s.map) {
+            if (add && s.map && !el.data.empty()) {
+                nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el.data.data(), static_cast<std::uint32_t>(el.data.size()));
+            } else if (add && s.map) {
                 nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<std::uint32_t>(NFT_GOTO));
                 nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.chain.c_str());
             }
             nftnl_set_elem_add(msg.get(), e);
-            bytes += 64 + el.key.size() + el.chain.size();
+            bytes += 64 + el.key.size() + el.chain.size() + el.data.size();
         }
         batch.add_set_elems(type, add ? NLM_F_CREATE | NLM_F_EXCL : 0, msg.get(),
                             std::string(add ? "adding" : "deleting") + " elements " + std::to_string(first) +
@@ -187,7 +189,7 @@ static bool emit_changes(const Ruleset& installed, const Ruleset& want, Batch& b
         std::set<Bytes> kept;
         for (const auto& e : old.elems) {
             auto it = now.find(e.key);
-            if (it == now.end() || it->second->chain != e.chain || moved(&e))
+            if (it == now.end() || it->second->chain != e.chain || it->second->data != e.data || moved(&e))
                 dels.push_back(&e);
             else
                 kept.insert(e.key);

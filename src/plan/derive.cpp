@@ -3,6 +3,8 @@
 #include "config/scalars.hpp"
 #include "maglev/maglev.hpp"
 
+#include <algorithm>
+
 namespace nfdsr::plan {
 namespace {
 
@@ -160,6 +162,85 @@ void derive_tunnel(const config::Config& config, const config::Node& self, NodeP
     }
 }
 
+// ---- local clients (see LocalClientsPlan) ----
+
+// slot -> backend: each backend that takes new connections by the config
+// gets slots in proportion to its weight (reduced by the gcd; scaled to at
+// most kLocalClientSlots, at least one slot each); the slots of a backend
+// that is down go to the healthy ones in turn (so a health flip changes
+// elements of the map only, not its size).
+std::vector<std::uint32_t> local_client_slots(const std::vector<BackendPlan>& backends)
+{
+    std::vector<std::uint64_t> w(backends.size(), 0);
+    std::uint64_t g = 0, total = 0;
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+        const auto& b = backends[i];
+        if (b.weight == 0 || b.draining)
+            continue;
+        w[i] = b.weight;
+        std::uint64_t a = w[i], c = g;
+        while (c) { const std::uint64_t t = a % c; a = c; c = t; }
+        g = a;
+    }
+    for (auto& x : w) {
+        x = g ? x / g : 0;
+        total += x;
+    }
+    std::vector<std::uint32_t> slots;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        std::uint64_t n = w[i];
+        if (n && total > kLocalClientSlots)
+            n = std::max<std::uint64_t>(1, n * kLocalClientSlots / total);
+        for (std::uint64_t k = 0; k < n; ++k)
+            slots.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::vector<std::uint32_t> up;  // slots of healthy backends
+    for (std::uint32_t k = 0; k < slots.size(); ++k)
+        if (backends[slots[k]].healthy)
+            up.push_back(k);
+    std::size_t next = 0;
+    for (auto& slot : slots)
+        if (!backends[slot].healthy)
+            slot = up.empty() ? kNoLocalBackend : slots[up[next++ % up.size()]];
+    return slots;
+}
+
+void derive_local_clients(const config::Config& config, const config::Node& self, NodePlan& plan,
+                          const DownSet& down)
+{
+    LocalClientsPlan& lc = plan.local_clients;
+    lc.enabled = true;
+    if (self.pod_cidr) {
+        lc.pod_net = self.pod_cidr->network;
+        lc.pod_prefix = self.pod_cidr->prefix;
+    }
+    for (const auto& s : config.services) {
+        LocalClientService l;
+        l.name = s.name;
+        l.proto = s.protocol;
+        l.addrs = service_addresses(config, s);
+        l.port = service_port(s);
+        for (const auto& b : s.backends) {
+            BackendPlan p{b.name, b.node, b.address, b.port, b.weight};
+            p.healthy = !down.contains({s.name, b.name});
+            p.draining = b.drain;
+            l.backends.push_back(std::move(p));
+        }
+        l.slots = local_client_slots(l.backends);
+        if (!l.addrs.empty())
+            lc.services.push_back(std::move(l));
+        for (const auto& b : s.backends) {
+            if (b.node != self.name || b.address == self.address)
+                continue;
+            bool seen = false;
+            for (const auto& a : lc.hairpin)
+                seen = seen || a == b.address;
+            if (!seen)
+                lc.hairpin.push_back(b.address);
+        }
+    }
+}
+
 }  // namespace
 
 std::string backend_identity(Ipv4 addr, std::uint16_t port)
@@ -206,6 +287,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name, const 
         }
     }
     derive_tunnel(config, *self, plan, down);
+    derive_local_clients(config, *self, plan, down);
     return plan;
 }
 

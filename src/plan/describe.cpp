@@ -73,6 +73,28 @@ std::string describe(const NodePlan& plan)
     for (const auto& b : plan.bindings)
         out << "  " << b.service << " " << endpoint(b.vip, b.vport) << "/" << to_string(b.proto) << " -> "
             << b.backend << " " << endpoint(b.backend_addr, b.backend_port) << "\n";
+    const auto& lc = plan.local_clients;
+    if (lc.enabled) {
+        out << "local clients (conntrack + DNAT, not DSR): this node's processes";
+        if (lc.pod_prefix)
+            out << " and pods in " << config::format_ipv4(lc.pod_net) << "/" << unsigned(lc.pod_prefix);
+        out << ", to " << lc.services.size() << " services; hairpin SNAT to " << config::format_ipv4(plan.node_addr)
+            << " for " << lc.hairpin.size() << " pod backends\n";
+        for (const auto& l : lc.services) {
+            std::vector<std::uint32_t> slots(l.backends.size(), 0);
+            std::size_t none = 0;
+            for (auto idx : l.slots)
+                idx < slots.size() ? ++slots[idx] : ++none;
+            out << "  " << l.name << " :" << l.port << "/" << to_string(l.proto) << " (" << l.addrs.size()
+                << " addresses), " << l.slots.size() << " slots:";
+            for (std::size_t i = 0; i < l.backends.size(); ++i)
+                if (slots[i])
+                    out << " " << l.backends[i].name << " " << slots[i];
+            if (none)
+                out << " (no backend up in " << none << ")";
+            out << "\n";
+        }
+    }
     return out.str();
 }
 

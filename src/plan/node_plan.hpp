@@ -112,6 +112,40 @@ struct TunnelPlan {
     std::vector<EntryServicePlan> services;
 };
 
+// ---- Local clients (clients on this node and in its pods, hairpin) ----
+// Traffic from this node's own processes (output) and from its pod CIDR
+// (prerouting) to any service address of the cluster does not take the DSR
+// path: like kube-proxy, it is tracked by conntrack and DNATed to a backend
+// picked at random (by weight) among the service's backends; when the backend
+// picked is the client itself (hairpin), the source is SNATed to the node.
+struct LocalClientService {
+    std::string name;             // service name from the config
+    Protocol proto = Protocol::tcp;
+    std::vector<Ipv4> addrs;      // every address the service is reachable under
+    std::uint16_t port = 0;       // host byte order (port or node_port)
+    std::vector<BackendPlan> backends;  // all of the service's backends (weight, health, drain)
+    // Random pick: slot -> index into `backends`. Slots follow the config
+    // (weight > 0 and not draining; weights reduced by their gcd, at most
+    // kLocalClientSlots): a health flip keeps their number and only gives a
+    // down backend's slots to healthy ones (kNoLocalBackend when none is
+    // left: no element, the connection is dropped and counted). Empty: no
+    // backend takes new connections.
+    std::vector<std::uint32_t> slots;
+};
+constexpr std::uint32_t kLocalClientSlots = 256;
+constexpr std::uint32_t kNoLocalBackend = 0xffffffffu;
+
+struct LocalClientsPlan {
+    bool enabled = false;
+    // this node's pod_cidr (prefix 0: none configured, only local processes)
+    Ipv4 pod_net;
+    std::uint8_t pod_prefix = 0;
+    std::vector<LocalClientService> services;
+    // addresses of this node's backends other than the node address (pods):
+    // a connection from one of them DNATed to itself is SNATed to the node
+    std::vector<Ipv4> hairpin;
+};
+
 struct NodePlan {
     std::string node;          // this node's name
     Ipv4 node_addr;
@@ -119,6 +153,7 @@ struct NodePlan {
     std::vector<EntryServicePlan> entry;  // empty: not an entry node
     std::vector<Binding> bindings;        // empty: not a backend node
     TunnelPlan tunnel;
+    LocalClientsPlan local_clients;
 };
 
 }  // namespace nfdsr::plan

@@ -40,9 +40,9 @@ svc1=$(map_backends k8s-s svc_svc1_tcp_31615)
 [[ $svc1 == *webpod1* && $svc1 == *webpod2* ]] || lab_fail "svc1 lost a backend: $svc1"
 line=$(grep -E 'nftables: table ip nfdsr (updated|replaced)' "$LAB_LOG/nfdsrd-k8s-s.log" | tail -n 1)
 echo "${line##*nfdsr info: }"
-[[ $line == *"updated"*"; 2 messages)"* ]] ||
-  lab_fail "a health flip should be one update moving Maglev buckets (2 messages: delete + add)"
-lab_ok "webpod2 left stream2's table only; svc1 kept both (an update of 2 messages)"
+[[ $line == *"updated"*"; 4 messages)"* ]] ||
+  lab_fail "a health flip should be one update moving Maglev buckets and local-client slots (4 messages: delete + add in each map)"
+lab_ok "webpod2 left stream2's table only; svc1 kept both (an update of 4 messages: Maglev buckets and local-client slots)"
 
 # new connections: all to webpod1, all fine (webpod2:7000 would refuse them)
 stream_start fresh 10 2 "$STREAM2_PORT"

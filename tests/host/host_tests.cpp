@@ -298,9 +298,13 @@ TEST_CASE("nft_roundtrip") {
     // into a fresh namespace and listing again gives the same bytes. This
     // shows the libnftnl expressions are exactly what nft generates for the
     // source text (otherwise nft would print them differently).
-    for (const char* node : {"k8s-s", "k8s-w1"}) {
+    // (and the manager's renderings of the example configs, rules/reference-lab*/)
+    for (const char* node : {"k8s-s", "k8s-w1", "reference-lab/k8s-s", "reference-lab/k8s-w1",
+                             "reference-lab-ipip/k8s-w2"}) {
         Netns ns("rt");
-        const std::string path = std::string(NFDSR_SOURCE_DIR) + "/rules/reference-lab." + node + ".nft";
+        const std::string name = node;
+        const std::string path = std::string(NFDSR_SOURCE_DIR) + "/rules/" +
+                                 (name.find('/') == std::string::npos ? "reference-lab." + name : name) + ".nft";
         must(ns.exec("nft -f " + path));
         bool ok = false;
         const std::string listed = sh(ns.exec("nft list table ip nfdsr"), &ok);
@@ -478,6 +482,66 @@ TEST_CASE("incremental_update") {
         CHECK(st.incremental);
         CHECK(canonical_table() == canonical_fresh(d));
         // tunnel off again
+        st = commit(a);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(a));
+    }
+    SUBCASE("local clients: a health flip and a weight change update the local-client map") {
+        // the conntrack path of clients on this node and its pods (svc1 at
+        // every node address, webpod1 and webpod2 by weight)
+        plan::NodePlan c = a;
+        c.local_clients.enabled = true;
+        c.local_clients.pod_net = ip("172.16.0.0");
+        c.local_clients.pod_prefix = 24;
+        c.local_clients.hairpin = {ip("172.16.0.10")};
+        plan::LocalClientService l;
+        l.name = "svc1";
+        l.addrs = {ip("192.168.10.10"), ip("192.168.10.101")};
+        l.port = 31615;
+        l.backends = a.entry[0].backends;
+        l.slots = {0, 1};
+        c.local_clients.services.push_back(l);
+        auto st = commit(c);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(c));
+        const std::string lc_handles = rule_handles("local_clients");
+        // webpod2 down: one slot left (the map's modulus changes: the map is
+        // redefined and its chain refilled; the base chains keep their rules)
+        plan::NodePlan d = c;
+        d.local_clients.services[0].backends[1].healthy = false;
+        d.local_clients.services[0].slots = {0};
+        st = commit(d);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(d));
+        CHECK(rule_handles("local_clients") == lc_handles);
+        // weights 1:2 back up: three slots, elements with new data
+        plan::NodePlan e = c;
+        e.local_clients.services[0].slots = {0, 1, 1};
+        st = commit(e);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(e));
+        // same modulus, another backend in a slot: only elements change
+        plan::NodePlan f = e;
+        f.local_clients.services[0].slots = {0, 0, 1};
+        st = commit(f);
+        CHECK(st.incremental);
+        CHECK(st.messages == 2);
+        CHECK(canonical_table() == canonical_fresh(f));
+        // all down (a health flip: slots kept, no backend in them): the map
+        // is emptied, the chain drops and counts
+        plan::NodePlan g = f;
+        g.local_clients.services[0].slots.assign(3, plan::kNoLocalBackend);
+        st = commit(g);
+        CHECK(st.incremental);
+        CHECK(st.messages == 1);
+        CHECK(canonical_table() == canonical_fresh(g));
+        // no backend by the config (weight 0): no DNAT rule
+        plan::NodePlan h = f;
+        h.local_clients.services[0].slots.clear();
+        st = commit(h);
+        CHECK(st.incremental);
+        CHECK(canonical_table() == canonical_fresh(h));
+        // and off again
         st = commit(a);
         CHECK(st.incremental);
         CHECK(canonical_table() == canonical_fresh(a));

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace nfdsr;
 
 namespace {
@@ -232,4 +234,67 @@ services:
     const auto down = plan::derive(config::parse_text(yaml(", weight: 2, drain: true"), "t.yaml"), "a", {{"web", "y"}}).entry.at(0);
     CHECK(down.maglev_established.empty());
     CHECK(down.maglev == removed.maglev);
+}
+
+TEST_CASE("local clients: every node, every service address, slots by weight, hairpin pods")
+{
+    auto c = config::parse_text(R"(nodes:
+  - {name: a, address: 10.0.0.1, pod_cidr: 172.16.1.0/24}
+  - {name: b, address: 10.0.0.2, pod_cidr: 172.16.0.0/24}
+services:
+  - name: web
+    protocol: tcp
+    vip: 10.96.0.10
+    port: 80
+    entry_nodes: [a]
+    backends:
+      - {name: x, address: 172.16.0.5, port: 8080, node: b, weight: 2}
+      - {name: y, address: 172.16.0.6, port: 8080, node: b, weight: 4}
+      - {name: z, address: 172.16.0.7, port: 8080, node: b, weight: 0}
+      - {name: w, address: 10.0.0.2, port: 8080, node: b, drain: true}
+  - name: np
+    protocol: udp
+    node_port: 30053
+    backends:
+      - {name: d, address: 172.16.1.9, port: 53, node: a}
+)",
+                                "t.yaml");
+    // b is no entry node of web: its clients still get the service
+    auto b = plan::derive(c, "b");
+    const auto& lc = b.local_clients;
+    CHECK(lc.enabled);
+    CHECK(lc.pod_net == ip("172.16.0.0"));
+    CHECK(lc.pod_prefix == 24);
+    REQUIRE(lc.services.size() == 2);
+    CHECK(lc.services[0].addrs == std::vector<plan::Ipv4>{ip("10.96.0.10")});
+    CHECK(lc.services[0].port == 80);
+    REQUIRE(lc.services[0].backends.size() == 4);
+    // weights 2:4 reduced to 1:2; weight 0 and draining backends get no slot
+    CHECK(lc.services[0].slots == std::vector<std::uint32_t>{0, 1, 1});
+    CHECK(lc.services[1].addrs == std::vector<plan::Ipv4>{ip("10.0.0.1"), ip("10.0.0.2")});
+    CHECK(lc.services[1].proto == plan::Protocol::udp);
+    // hairpin: b's pod backends (not its own address)
+    CHECK(lc.hairpin == std::vector<plan::Ipv4>{ip("172.16.0.5"), ip("172.16.0.6"), ip("172.16.0.7")});
+    CHECK(plan::derive(c, "a").local_clients.hairpin == std::vector<plan::Ipv4>{ip("172.16.1.9")});
+    // a health check failure gives the backend's slots to the healthy ones
+    // (same number of slots: a flip changes map elements only); all down:
+    // no backend in any slot
+    auto down = plan::derive(c, "b", {{"web", "y"}});
+    CHECK(down.local_clients.services[0].slots == std::vector<std::uint32_t>{0, 0, 0});
+    auto none = plan::derive(c, "b", {{"web", "x"}, {"web", "y"}});
+    CHECK(none.local_clients.services[0].slots ==
+          std::vector<std::uint32_t>(3, plan::kNoLocalBackend));
+}
+
+TEST_CASE("local clients: at most kLocalClientSlots slots, at least one per backend")
+{
+    std::string yaml = "nodes:\n  - {name: a, address: 10.0.0.1}\nservices:\n  - name: web\n    protocol: tcp\n"
+                       "    vip: 10.96.0.10\n    port: 80\n    backends:\n"
+                       "      - {name: big, address: 172.16.0.5, port: 80, node: a, weight: 65535}\n"
+                       "      - {name: small, address: 172.16.0.6, port: 80, node: a, weight: 1}\n";
+    auto p = plan::derive(config::parse_text(yaml, "t.yaml"), "a");
+    const auto& slots = p.local_clients.services.at(0).slots;
+    CHECK(slots.size() <= plan::kLocalClientSlots);
+    CHECK(std::count(slots.begin(), slots.end(), 1u) == 1);
+    CHECK(std::count(slots.begin(), slots.end(), 0u) == 255);
 }
