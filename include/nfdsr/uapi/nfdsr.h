@@ -140,6 +140,10 @@ enum nfdsr_counter {
 	NFDSR_CTR_FLOW_EVICTED,     /* removed early because the table was full */
 	NFDSR_CTR_FLOW_ALLOC_FAIL,
 	NFDSR_CTR_BAD_HEADER,       /* truncated/invalid IP or L4 header: not touched */
+	NFDSR_CTR_ICMP_ERROR_TRANSLATED, /* backend egress: ICMP error about a DSR flow
+	                                  * now names the service (source, quote) */
+	NFDSR_CTR_ICMP_QUOTE_TRANSLATED, /* backend ingress: relayed ICMP error about a
+	                                  * reply now quotes the backend's address */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -149,7 +153,7 @@ enum nfdsr_counter {
 	"opt_added", "opt_no_room", "icmp_frag_sent", "opt_stripped", \
 	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
-	"bad_header" }
+	"bad_header", "icmp_error_translated", "icmp_quote_translated" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)
