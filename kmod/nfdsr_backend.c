@@ -120,6 +120,8 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 	attached_here = skb->mark & cfg->entry_mark;
 	if (attached_here)
 		skb->mark &= ~cfg->entry_mark;
+	if (iph->protocol == IPPROTO_ICMP && iph->ihl == 5)
+		return nfdsr_icmp_ingress(nn, cfg, skb); /* relayed error about a reply */
 	if (iph->ihl == 5) {
 		/* The common case: no options at all. A client's FIN half-closes
 		 * its flow, a RST closes it. */
@@ -280,6 +282,8 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 	if (!cfg || !cfg->bindings.count)
 		return NF_ACCEPT;
 	iph = ip_hdr(skb);
+	if (iph->protocol == IPPROTO_ICMP)
+		return nfdsr_icmp_egress(nn, cfg, skb); /* error about a DSR flow */
 	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
 	    (iph->frag_off & htons(IP_OFFSET)))
 		return NF_ACCEPT;

@@ -14,11 +14,13 @@
 
 #include "nfdsr_internal.h"
 
-static u32 nfdsr_binding_hash(u8 proto, __be32 vip, __be16 vport, __be32 bip, __be16 bport)
+/* The backend port is left out of the hash: the bindings of one service to
+ * one backend address share a probe sequence, which is what
+ * nfdsr_bindings_next_backend() walks (an ICMP quote names no backend port). */
+static u32 nfdsr_binding_hash(u8 proto, __be32 vip, __be16 vport, __be32 bip)
 {
 	return jhash_3words((__force u32)vip, (__force u32)bip,
-			    ((__force u32)vport << 16) ^ (__force u32)bport ^ ((u32)proto << 8),
-			    0x6e666473);
+			    ((__force u32)vport << 16) ^ ((u32)proto << 8), 0x6e666473);
 }
 
 static bool nfdsr_binding_eq(const struct nfdsr_binding *s, u8 proto, __be32 vip,
@@ -111,8 +113,7 @@ int nfdsr_bindings_build(struct nfdsr_bindings *b, const struct nfdsr_binding *l
 
 	for (i = 0; i < count; i++) {
 		const struct nfdsr_binding *in = &list[i];
-		u32 h = nfdsr_binding_hash(in->proto, in->vip, in->vport, in->backend_ip,
-					   in->backend_port);
+		u32 h = nfdsr_binding_hash(in->proto, in->vip, in->vport, in->backend_ip);
 		u32 j;
 
 		for (j = h & b->slot_mask; b->slots[j].proto; j = (j + 1) & b->slot_mask) {
@@ -157,7 +158,7 @@ bool nfdsr_bindings_match(const struct nfdsr_bindings *b, u8 proto, __be32 vip, 
 
 	if (!b->count)
 		return false;
-	for (j = nfdsr_binding_hash(proto, vip, vport, bip, bport) & b->slot_mask;
+	for (j = nfdsr_binding_hash(proto, vip, vport, bip) & b->slot_mask;
 	     b->slots[j].proto; j = (j + 1) & b->slot_mask) {
 		if (nfdsr_binding_eq(&b->slots[j], proto, vip, vport, bip, bport))
 			return true;
@@ -196,4 +197,34 @@ u32 nfdsr_bindings_services_of(const struct nfdsr_bindings *b, u8 proto, __be32 
 		}
 	}
 	return 0;
+}
+
+/*
+ * The bindings of service vip:vport/proto to backend address bip, one per
+ * call (their backend ports may differ): start with *cursor = 0; returns
+ * NULL when there are no more. Addresses and ports in network byte order.
+ */
+const struct nfdsr_binding *nfdsr_bindings_next_backend(const struct nfdsr_bindings *b, u8 proto,
+							__be32 vip, __be16 vport, __be32 bip,
+							u32 *cursor)
+{
+	u32 h, j;
+
+	if (!b->count)
+		return NULL;
+	h = nfdsr_binding_hash(proto, vip, vport, bip);
+	/* the table is at least half empty: a probe sequence ends at an empty slot */
+	for (; *cursor <= b->slot_mask; (*cursor)++) {
+		const struct nfdsr_binding *s;
+
+		j = (h + *cursor) & b->slot_mask;
+		s = &b->slots[j];
+		if (!s->proto)
+			return NULL;
+		if (s->proto == proto && s->vip == vip && s->vport == vport && s->backend_ip == bip) {
+			(*cursor)++;
+			return s;
+		}
+	}
+	return NULL;
 }

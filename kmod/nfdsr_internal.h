@@ -81,6 +81,9 @@ bool nfdsr_bindings_has_backend_ip(const struct nfdsr_bindings *b, __be32 ip);
  * (0: not a bound backend), *out points into b. */
 u32 nfdsr_bindings_services_of(const struct nfdsr_bindings *b, u8 proto, __be32 bip,
 			       __be16 bport, const struct nfdsr_svc_addr **out);
+const struct nfdsr_binding *nfdsr_bindings_next_backend(const struct nfdsr_bindings *b, u8 proto,
+							__be32 vip, __be16 vport, __be32 bip,
+							u32 *cursor);
 
 /* ---- backend flow table: (client, backend) -> service, bounded ---- */
 
@@ -219,6 +222,12 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state);
 unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 				       const struct nf_hook_state *state);
+/* ICMP errors about DSR flows (nfdsr_icmp.c), called by the backend hooks
+ * for IPv4 ICMP packets; they return the netfilter verdict. */
+unsigned int nfdsr_icmp_egress(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+			       struct sk_buff *skb);
+unsigned int nfdsr_icmp_ingress(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+				struct sk_buff *skb);
 void nfdsr_entry_frag_needed(struct nfdsr_net *nn, struct sk_buff *skb,
 			     unsigned int opt_off, unsigned int mtu);
 

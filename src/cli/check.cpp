@@ -352,6 +352,18 @@ std::vector<CheckItem> check_host(const Loaded& loaded, bool module)
         c.why = "larger UDP datagrams with DF get ICMP fragmentation-needed (sent by nfdsr.ko with the VIP header)";
         items.push_back(c);
     }
+
+    // ---- ICMP towards service addresses (entry) ----
+    if (entry) {
+        CheckItem c;
+        c.info = true;
+        c.what = "ICMP errors to service addresses (not checkable from here): routers and firewalls must "
+                 "deliver them to an entry node";
+        c.why = "a router on the return path sends frag-needed about a reply to the service address; the entry "
+                "node relays it to the backend that owns the flow (PMTU discovery), dropped ICMP means a "
+                "PMTU black hole for large replies";
+        items.push_back(c);
+    }
     return items;
 }
 

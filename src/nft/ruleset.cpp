@@ -15,6 +15,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netlink.h>
+#include <netinet/ip_icmp.h>
 
 #include <algorithm>
 #include <array>
@@ -73,6 +74,7 @@ constexpr std::uint32_t kTypeInteger = 4;
 constexpr std::uint32_t kTypeIpAddr = 7;
 constexpr std::uint32_t kTypeInetProto = 12;
 constexpr std::uint32_t kTypeInetService = 13;
+constexpr std::uint32_t kTypeIcmpType = 14;
 constexpr std::uint32_t kTypeBits = 6;
 constexpr std::uint32_t kConcatKeyType =
     (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInetProto << kTypeBits) | kTypeInetService;
@@ -84,6 +86,18 @@ constexpr std::uint32_t kClientKeyLen = 8;
 constexpr std::uint32_t kByteorderInvalid = 0;  // concatenations
 constexpr std::uint32_t kByteorderHost = 1;
 constexpr std::uint32_t kByteorderBig = 2;
+// ICMP errors about replies (relayed to the backend that owns the flow):
+// `ip daddr . @th,136,8 . @th,224,16` = the service address the error was sent
+// to . the quoted protocol . the quoted source port (behind the 8-byte ICMP
+// header, a quoted IPv4 header of 20 bytes), in the registers of the
+// (vip . proto . port) concatenation: 4 + 4 (1 byte, padded) + 4 (2, padded).
+// nft has no datatype for the quoted fields (integers), hence its own map.
+constexpr std::uint32_t kIcmpQuoteKeyType = (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInteger << kTypeBits) | kTypeInteger;
+constexpr std::uint32_t kIcmpQuoteProto = 8 + 9;   // bytes from the ICMP header: quoted protocol
+constexpr std::uint32_t kIcmpQuoteSaddr = 8 + 12;  // quoted source address (the service)
+constexpr std::uint32_t kIcmpQuoteDaddr = 8 + 16;  // quoted destination address (the client)
+constexpr std::uint32_t kIcmpQuoteSport = 8 + 20;  // quoted source port (the service's)
+constexpr std::uint32_t kIcmpQuoteDport = 8 + 22;  // quoted destination port (the client's)
 constexpr const char* kTunnelDev = "tunl0";
 
 constexpr std::size_t kCommentMax = NFTNL_UDATA_COMMENT_MAXLEN - 1;
@@ -269,7 +283,9 @@ private:
     void add_maglev_elems(const Svc& s, std::uint32_t map_id);
     void add_drain_elems(const Svc& s);
     void drain_rules(const Svc& s, std::uint32_t map_id);
-    void service_rules(const Svc& s, std::uint32_t map_id);
+    void service_rules(const Svc& s, std::uint32_t map_id, bool icmp_relay);
+    // ICMP errors about replies, in a service chain: to the backend that owns the quoted flow
+    void icmp_relay_rule(const Svc& s, std::uint32_t map_id);
     // "meta mark set meta mark | entry_mark" for TCP SYN / UDP to a member of `set`
     void mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
                     const std::string& why);
@@ -277,7 +293,7 @@ private:
     std::uint32_t add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                           std::uint32_t key_byteorder, bool vmap, const std::string& comment,
                           std::uint32_t hash_mod = 0, std::uint32_t dynamic_size = 0,
-                          std::uint64_t timeout_ms = 0);
+                          std::uint64_t timeout_ms = 0, void (*put_typeof)(nftnl_udata_buf*) = nullptr);
     void add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
                    const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap);
     void add_chain(const std::string& name, const std::string& comment, int hook = -1, int prio = 0);
@@ -363,9 +379,41 @@ void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus, bool vmap) {
     nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
 }
 
+// "typeof ip daddr . @th,136,8 . @th,224,16 : verdict" (icmp_service_chains),
+// laid out as nft 1.0.6 writes it: a concatenation (EXPR_CONCAT) of payload
+// expressions, each with its protocol description and template (ip daddr) or
+// raw base, offset and length in bits (@th,...).
+void put_icmp_quote_typeof(nftnl_udata_buf* b) {
+    constexpr std::uint32_t kExprPayload = 7, kExprConcat = 13, kExprVerdict = 1;
+    constexpr std::uint32_t kProtoDescIp = 12, kIpTmplDaddr = 12;  // nft's proto_ip, ip daddr
+    constexpr std::uint32_t kBaseTransport = 3;                   // PROTO_BASE_TRANSPORT_HDR
+    nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprConcat);
+    nftnl_udata* concat = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    auto sub = [b](std::uint32_t i, const std::vector<std::uint32_t>& attrs) {
+        nftnl_udata* e = nftnl_udata_nest_start(b, static_cast<std::uint8_t>(i));
+        nftnl_udata_put_u32(b, 0, kExprPayload);
+        nftnl_udata* d = nftnl_udata_nest_start(b, 1);
+        for (std::size_t a = 0; a < attrs.size(); ++a) nftnl_udata_put_u32(b, static_cast<std::uint8_t>(a), attrs[a]);
+        nftnl_udata_nest_end(b, d);
+        nftnl_udata_nest_end(b, e);
+    };
+    sub(0, {kProtoDescIp, kIpTmplDaddr});
+    sub(1, {0, 0, kBaseTransport, kIcmpQuoteProto * 8, 8});
+    sub(2, {0, 0, kBaseTransport, kIcmpQuoteSport * 8, 16});
+    nftnl_udata_nest_end(b, concat);
+    nftnl_udata_nest_end(b, key);
+    nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
+    nftnl_udata_put(b, NFTNL_UDATA_SET_TYPEOF_DATA, 0, nullptr);
+    nftnl_udata_nest_end(b, val);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+}
+
 std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                                std::uint32_t key_byteorder, bool vmap, const std::string& comment,
-                               std::uint32_t hash_mod, std::uint32_t dynamic_size, std::uint64_t timeout_ms) {
+                               std::uint32_t hash_mod, std::uint32_t dynamic_size, std::uint64_t timeout_ms,
+                               void (*put_typeof)(nftnl_udata_buf*)) {
     SetPtr s(nftnl_set_alloc());
     // The id names the set inside one transaction (rules created in the same
     // batch refer to it by name and id). Derived from the name, not from the
@@ -394,6 +442,10 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, key_byteorder);
     if (vmap) nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, kByteorderInvalid);
     if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod, vmap);
+    if (put_typeof) put_typeof(ud.buf.get());
+    // (libnftnl does not stop a string at the end of the buffer: check here)
+    if (ud.len() + 2 + clip(comment).size() + 1 > NFT_USERDATA_MAXLEN)
+        throw NftError("set " + name + ": comment too long for the userdata");
     nftnl_udata_put_strz(ud.buf.get(), NFTNL_UDATA_SET_COMMENT, clip(comment).c_str());
     nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, ud.data(), ud.len());
     Set set;
@@ -588,6 +640,12 @@ void Builder::ruleset() {
                 "classification by destination: entry service or local backend -> what classify does with it");
     const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                                             "entry service -> its Maglev chain");
+    const std::uint32_t icmp_chains_id =
+        add_set("icmp_service_chains", kIcmpQuoteKeyType, kConcatKeyLen, kByteorderInvalid, true,
+                "ICMP error about a reply (service address . quoted protocol . quoted sport) -> Maglev chain",
+                0, 0, 0, put_icmp_quote_typeof);
+    const std::uint32_t icmp_errors_id = add_set("icmp_errors", kTypeIcmpType, 1, kByteorderBig, false,
+                                                 "ICMP errors relayed to the backend that owns the quoted flow");
     std::vector<std::uint32_t> map_ids;
     for (auto& s : svcs_) {
         add_maglev_map(s, map_ids, "backend chain");
@@ -694,6 +752,13 @@ void Builder::ruleset() {
         add_elems("classify_dst", classify_id, "map classify_dst", cls, true);
     }
     add_elems("service_chains", chains_id, "map service_chains", chains, true);
+    add_elems("icmp_service_chains", icmp_chains_id, "map icmp_service_chains", chains, true);
+    {
+        Elems types;
+        for (std::uint8_t t : {ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB})
+            types.emplace_back(std::vector<std::uint8_t>{t}, "");
+        add_elems("icmp_errors", icmp_errors_id, "set icmp_errors", types, false);
+    }
     if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp_id, "set bound_tcp_services", bound_tcp, false);
     for (std::size_t si = 0; si < svcs_.size(); ++si) {
         add_maglev_elems(svcs_[si], map_ids[si]);
@@ -811,9 +876,33 @@ void Builder::ruleset() {
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "service_chains", chains_id, true));
         commit_rule(std::move(r), "dispatch", "entry service: go to its Maglev chain");
     }
+    {
+        // icmp type @icmp_errors @th,64,8 0x45 @th,112,16 & 0x1fff == 0x0
+        // ip daddr . @th,136,8 . @th,224,16 vmap @icmp_service_chains
+        // (a quoted IPv4 header of 20 bytes, first fragment: the quoted ports are there)
+        auto r = rule("dispatch");
+        const std::uint8_t icmp = IPPROTO_ICMP, v4ihl5 = 0x45;
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "icmp_errors", icmp_errors_id, false));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 8, 1, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &v4ihl5, 1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 6, 2, NFT_REG_1));
+        const std::uint16_t off_mask = htons(0x1fff), zero16 = 0;
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 2, &off_mask, &zero16));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &zero16, 2));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteProto, 1, NFT_REG32_01));
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteSport, 2, NFT_REG32_02));
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "icmp_service_chains", icmp_chains_id, true));
+        commit_rule(std::move(r), "dispatch",
+                    "ICMP error about a reply (frag-needed from a router on the return path): relayed to "
+                    "the flow's backend");
+    }
     // ---- per service and per backend chains ----
-    for (std::size_t si = 0; si < svcs_.size(); ++si) service_rules(svcs_[si], map_ids[si]);
-    for (std::size_t si = 0; si < tsvcs_.size(); ++si) service_rules(tsvcs_[si], tmap_ids[si]);
+    for (std::size_t si = 0; si < svcs_.size(); ++si) service_rules(svcs_[si], map_ids[si], true);
+    for (std::size_t si = 0; si < tsvcs_.size(); ++si) service_rules(tsvcs_[si], tmap_ids[si], false);
     // ---- chain tunnel_mss (forward, mangle) ----
     if (tun) {
         // oifname "tunl0" tcp flags syn / syn,rst tcp option maxseg size set rt mtu
@@ -1026,8 +1115,36 @@ void Builder::drain_rules(const Svc& s, std::uint32_t map_id) {
     }
 }
 
-void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
+// meta l4proto icmp jhash @th,192,32 . @th,240,16 mod M seed S vmap @<map>:
+// the quoted reply goes to the client, so its destination address . port is
+// the client address . port the Maglev bucket was computed from, loaded into
+// the same registers (reg 2, reg 13) as `jhash ip saddr . th sport`: the same
+// bucket, the same backend. While a backend drains, the table from before
+// the drain (the one established connections follow).
+void Builder::icmp_relay_rule(const Svc& s, std::uint32_t map_id) {
     const auto& e = *s.plan;
+    const bool drain = s.established_id != 0;
+    const auto m = static_cast<std::uint32_t>(drain ? e.maglev_established.size() : e.maglev.size());
+    if (!m) return;
+    auto r = rule(s.chain);
+    const std::uint8_t icmp = IPPROTO_ICMP;
+    nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteDaddr, 4, NFT_REG_2));
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteDport, 2, NFT_REG32_05));
+    nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, m, e.hash_seed, NFT_REG_1));
+    if (drain)
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_established", s.established_id, true));
+    else
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
+    commit_rule(std::move(r), s.chain,
+                std::string("ICMP error about a reply: Maglev bucket of the quoted client address . port") +
+                    (drain ? " (table from before the drain)" : ""));
+}
+
+void Builder::service_rules(const Svc& s, std::uint32_t map_id, bool icmp_relay) {
+    const auto& e = *s.plan;
+    if (icmp_relay) icmp_relay_rule(s, map_id);
     if (s.established_id) {
         drain_rules(s, map_id);
     } else if (!e.maglev.empty()) {
@@ -1052,24 +1169,46 @@ void Builder::service_rules(const Svc& s, std::uint32_t map_id) {
         const auto& b = e.backends[i];
         const std::string& chain = s.backend_chains[i];
         const bool tunnel = ipip && b.route_mark != 0;
+        // meta mark set meta mark & ~route_mark_mask | <node mark>: policy
+        // routing (ip rule fwmark) sends it into tunl0 towards b.node
+        auto route_mark = [&](nftnl_rule* rr) {
+            const std::uint32_t keep = ~plan_.tunnel.route_mark_mask;
+            const std::uint32_t val = b.route_mark;
+            nftnl_rule_add_expr(rr, meta_load(NFT_META_MARK, NFT_REG_1));
+            nftnl_rule_add_expr(rr, bitwise(NFT_REG_1, 4, &keep, &val));
+            nftnl_rule_add_expr(rr, meta_set(NFT_META_MARK, NFT_REG_1));
+        };
+        // ip daddr set <addr>: IP header checksum (offset 10) plus the
+        // TCP/UDP pseudo-header checksum (L4CSUM_PSEUDOHDR; none for ICMP).
+        auto set_daddr = [&](nftnl_rule* rr) {
+            nftnl_rule_add_expr(rr, immediate_data(NFT_REG_1, &b.addr.be, 4));
+            nftnl_rule_add_expr(rr, payload_write(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1, 10,
+                                                  NFT_PAYLOAD_L4CSUM_PSEUDOHDR));
+        };
+        if (icmp_relay) {
+            // meta l4proto icmp counter notrack [meta mark set ...] [ip daddr set <addr>] accept:
+            // the relayed ICMP error (only the service chain's ICMP rule
+            // sends ICMP here); the backend node's nfdsr.ko translates its quote
+            auto r = rule(chain);
+            const std::uint8_t icmp = IPPROTO_ICMP;
+            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
+            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
+            nftnl_rule_add_expr(r.get(), expr("counter"));
+            nftnl_rule_add_expr(r.get(), expr("notrack"));
+            if (tunnel) route_mark(r.get());
+            if (!(tunnel && classic)) set_daddr(r.get());
+            nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
+            std::string what = "ICMP error about a reply: relayed to " +
+                               (tunnel && classic ? endpoint(e.vip, e.vport) + " (classic)" : to_string(b.addr));
+            if (tunnel) what += " via tunl0";
+            commit_rule(std::move(r), chain, what);
+        }
         auto r = rule(chain);
         nftnl_rule_add_expr(r.get(), expr("counter"));
         std::string what;
-        if (tunnel) {
-            // meta mark set meta mark & ~route_mark_mask | <node mark>: policy
-            // routing (ip rule fwmark) sends it into tunl0 towards b.node
-            const std::uint32_t keep = ~plan_.tunnel.route_mark_mask;
-            const std::uint32_t val = b.route_mark;
-            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
-            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &keep, &val));
-            nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
-        }
+        if (tunnel) route_mark(r.get());
         if (!(tunnel && classic)) {
-            // ip daddr set <addr>: IP header checksum (offset 10) plus the
-            // TCP/UDP pseudo-header checksum (L4CSUM_PSEUDOHDR).
-            nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &b.addr.be, 4));
-            nftnl_rule_add_expr(r.get(), payload_write(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1, 10,
-                                                       NFT_PAYLOAD_L4CSUM_PSEUDOHDR));
+            set_daddr(r.get());
             // tcp/udp dport set <port> (with its l4proto dependency, as nft adds it)
             const std::uint8_t proto = static_cast<std::uint8_t>(e.proto);
             nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));

@@ -23,7 +23,7 @@ import json, sys
 print(sum(b["open"] for b in json.load(sys.stdin)["backend_flows"]
           if b["binding"].startswith("stream2 ") and " -> webpod2 " in b["binding"]))'
 }
-pkts() { lab_exec k8s-s nft list chain ip nfdsr "$1" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1; }
+pkts() { lab_exec k8s-s nft list chain ip nfdsr "$1" | sed -n '/stateless rewrite/s/.*counter packets \([0-9]*\).*/\1/p' | head -n1; } # (not the ICMP relay rule)
 webpod2_line='name: webpod2, address: 172.16.1.20, port: 7000, node: k8s-w2'
 # reload_with SED_EXPR WHAT: running config = health config with webpod2's stream2 line edited
 applied() { grep -c 'reload: applied' "$LAB_LOG/nfdsrd-k8s-s.log" || true; }

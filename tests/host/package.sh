@@ -43,7 +43,7 @@ file "$tmp/usr/sbin/nfdsrd" 2>/dev/null | grep -q 'not stripped' && bad "nfdsrd 
 
 dcontents=$(dpkg-deb -c "$dk")
 src=./usr/src/nfdsr-$VERSION
-for f in dkms.conf Kbuild nfdsr_main.c nfdsr_entry.c nfdsr_backend.c nfdsr_flow.c nfdsr_bindings.c nfdsr_genl.c \
+for f in dkms.conf Kbuild nfdsr_main.c nfdsr_entry.c nfdsr_backend.c nfdsr_flow.c nfdsr_bindings.c nfdsr_genl.c nfdsr_icmp.c \
          nfdsr_internal.h nfdsr_compat.h include/nfdsr/dsr_option.h include/nfdsr/uapi/nfdsr.h; do
   grep -q "^-.* $src/$f\$" <<<"$dcontents" || bad "nfdsr-dkms .deb lacks regular file $src/$f"
 done

@@ -165,6 +165,9 @@ TEST_CASE("GET reply decoding: version, parameters, named counters, counts")
     CHECK(s.counters[0].value == 1000u);
     CHECK(s.counters[NFDSR_CTR_BAD_HEADER].name == "bad_header");
     CHECK(s.counters[NFDSR_CTR_BAD_HEADER].value == 1000u + NFDSR_CTR_BAD_HEADER);
+    CHECK(s.counters[NFDSR_CTR_ICMP_ERROR_TRANSLATED].name == "icmp_error_translated");
+    CHECK(s.counters[NFDSR_CTR_ICMP_QUOTE_TRANSLATED].name == "icmp_quote_translated");
+    CHECK(s.counters[NFDSR_CTR_ICMP_QUOTE_TRANSLATED].value == 1000u + NFDSR_CTR_ICMP_QUOTE_TRANSLATED);
 }
 
 TEST_CASE("FLOW_DUMP message decoding")

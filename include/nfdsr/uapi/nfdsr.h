@@ -153,6 +153,10 @@ enum nfdsr_counter {
 	NFDSR_CTR_RST_UNRECORDED,   /* backend: a bound backend's RST for a connection it does
 				     * not know (moved here), sent as a service bound to it
 				     * (one per copy) */
+	NFDSR_CTR_ICMP_ERROR_TRANSLATED, /* backend egress: ICMP error about a DSR flow
+	                                  * now names the service (source, quote) */
+	NFDSR_CTR_ICMP_QUOTE_TRANSLATED, /* backend ingress: relayed ICMP error about a
+	                                  * reply now quotes the backend's address */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -164,7 +168,8 @@ enum nfdsr_counter {
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
 	"bad_header", "opt_from_client", "opt_not_syn", "flow_conflict", \
 	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped", \
-	"rst_unrecorded" }
+	"rst_unrecorded", "icmp_error_translated", \
+	"icmp_quote_translated" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)

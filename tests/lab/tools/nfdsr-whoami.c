@@ -11,6 +11,8 @@
  *   RemoteAddr: <client ip>:<port>
  *   LocalAddr: <address:port the connection was accepted on>
  *   <request line and headers, as received>
+ * GET /bytes/N answers N bytes of a repeating pattern instead (bulk
+ * downloads: PMTU, large replies).
  * One request per connection (Connection: close); a child process per
  * connection, so concurrent clients are fine. UDP: each datagram is answered
  * from the address it was sent to (IP_PKTINFO), with Hostname/IP/RemoteAddr/
@@ -94,6 +96,41 @@ static int listen_on(int family, int type, const char *bind_ip, unsigned port)
 	return fd;
 }
 
+/* the whole buffer, or -1 */
+static int write_all(int c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(c, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* GET /bytes/N: N bytes of "0123456789abcdef..." */
+static int serve_bytes(int c, unsigned long long n)
+{
+	char hdr[256], chunk[16384];
+	int hl = snprintf(hdr, sizeof(hdr),
+			  "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+			  "Content-Length: %llu\r\nConnection: close\r\n\r\n", n);
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = "0123456789abcdef"[i % 16];
+	if (write_all(c, hdr, (size_t)hl) < 0)
+		return -1;
+	while (n) {
+		size_t k = n < sizeof(chunk) ? (size_t)n : sizeof(chunk);
+		if (write_all(c, chunk, k) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
 static void serve_http(int c)
 {
 	char req[8192];
@@ -116,6 +153,8 @@ static void serve_http(int c)
 	char *end = strstr(req, "\r\n\r\n");
 	if (end)
 		end[2] = 0;
+	unsigned long long nbytes;
+	int bulk = sscanf(req, "GET /bytes/%llu ", &nbytes) == 1;
 
 	struct sockaddr_storage peer, local;
 	socklen_t pl = sizeof(peer), ll = sizeof(local);
@@ -139,7 +178,8 @@ static void serve_http(int c)
 	int hl = snprintf(hdr, sizeof(hdr),
 			  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
 			  "Content-Length: %zu\r\nConnection: close\r\n\r\n", off);
-	if (write(c, hdr, (size_t)hl) < 0 || write(c, body, off) < 0)
+	if (bulk ? serve_bytes(c, nbytes) < 0
+		 : write(c, hdr, (size_t)hl) < 0 || write(c, body, off) < 0)
 		perror("nfdsr-whoami: write");
 	shutdown(c, SHUT_WR);
 	/* drain until the client closes, so our FIN is not turned into a RST */
