@@ -141,7 +141,9 @@ TEST_CASE("GET, FLUSH, FLOW_DUMP requests")
 
 TEST_CASE("GET reply decoding: version, parameters, named counters, counts")
 {
-    auto reply = kmod::build_command(family, NFDSR_CMD_GET);
+    // a reply as big as the module's (a request message has no room for all counters)
+    kmod::Msg reply(nlmsg_alloc_size(4096));
+    REQUIRE(genlmsg_put(reply.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, NFDSR_CMD_GET, NFDSR_GENL_VERSION));
     nl_msg* m = reply.get();
     nla_put_string(m, NFDSR_A_VERSION, "0.1.0");
     nla_put_u32(m, NFDSR_A_ENTRY_MARK, 0x10);
@@ -168,6 +170,9 @@ TEST_CASE("GET reply decoding: version, parameters, named counters, counts")
     CHECK(s.counters[NFDSR_CTR_ICMP_ERROR_TRANSLATED].name == "icmp_error_translated");
     CHECK(s.counters[NFDSR_CTR_ICMP_QUOTE_TRANSLATED].name == "icmp_quote_translated");
     CHECK(s.counters[NFDSR_CTR_ICMP_QUOTE_TRANSLATED].value == 1000u + NFDSR_CTR_ICMP_QUOTE_TRANSLATED);
+    CHECK(s.counters[NFDSR_CTR_FLOW_EVICTED_ESTABLISHED].name == "flow_evicted_established");
+    CHECK(s.counters[NFDSR_CTR_RST_UNRECORDED].name == "rst_unrecorded");
+    CHECK(s.counters[NFDSR_CTR_MAX - 1].value == 1000u + NFDSR_CTR_MAX - 1);
 }
 
 TEST_CASE("FLOW_DUMP message decoding")
