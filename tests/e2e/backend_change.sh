@@ -42,7 +42,7 @@ for round in opt:weight0 ipip:removed; do
   E2E_CONFIG=$cfg_dir/$mode.yaml
   e2e_apply_all
   echo "== dispatch $mode, webpod2 $change"
-  rst=$(e2e_counter k8s-w1 rst_unrecorded)
+  rst=$(e2e_counter k8s-w1 rst_unrecorded); rst=${rst:-0}
   lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 20
   for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
   grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no connections"; }
@@ -58,7 +58,7 @@ for round in opt:weight0 ipip:removed; do
   summary=$(grep '^after idling' "$LAB_LOG/idle-$mode.log")
   e2e_observe "$mode, webpod2 $change: the $moved moved connections were reset, none stalled ($summary)" \
     "$([[ $summary == "after idling: $((20 - moved)) of 20 connections echo ($moved reset, 0 stalled)" ]] && echo 0 || echo 1)"
-  d_rst=$(($(e2e_counter k8s-w1 rst_unrecorded) - rst))
+  d_rst=$(e2e_counter k8s-w1 rst_unrecorded); d_rst=$((${d_rst:-0} - rst))
   e2e_observe "$mode: k8s-w1 sent webpod1's resets as the service (rst_unrecorded +$d_rst)" \
     $(((moved == 0 || d_rst >= moved) ? 0 : 1))
   E2E_CONFIG=$cfg_dir/$mode.yaml

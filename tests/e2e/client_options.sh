@@ -15,9 +15,9 @@ opt2=9a08$(printf '%02x%02x' $((31621 & 255)) $((31621 >> 8)))0a0aa8c0 # 192.168
 
 for mode in opt ipip; do
   traffic_dispatch "$mode"
-  from_client=$(e2e_counter k8s-s opt_from_client)
-  not_syn=$(e2e_counter k8s-w1 opt_not_syn)
-  created=$(e2e_counter k8s-w1 flow_created)
+  from_client=$(ctr k8s-s opt_from_client)
+  not_syn=$(ctr k8s-w1 opt_not_syn)
+  created=$(ctr k8s-w1 flow_created)
 
   pcap=$E2E_OUT/options-$mode-webpod1.pcap
   lab_capture_start webpod1 eth0 "tcp" "$pcap"
@@ -43,9 +43,9 @@ for mode in opt ipip; do
   with_opts=$(e2e_pkts "$pcap" "ip[0] & 0xf != 5" | wc -l)
   e2e_observe "$mode: webpod1 saw no packet with IP options ($with_opts)" $((with_opts == 0 ? 0 : 1))
 
-  d_client=$(($(e2e_counter k8s-s opt_from_client) - from_client))
-  d_not_syn=$(($(e2e_counter k8s-w1 opt_not_syn) - not_syn))
-  d_created=$(($(e2e_counter k8s-w1 flow_created) - created))
+  d_client=$(($(ctr k8s-s opt_from_client) - from_client))
+  d_not_syn=$(($(ctr k8s-w1 opt_not_syn) - not_syn))
+  d_created=$(($(ctr k8s-w1 flow_created) - created))
   e2e_observe "$mode: k8s-s dropped the SYN and 3 spoofed ACKs with options (opt_from_client +$d_client)" \
     $((d_client >= 4 ? 0 : 1))
   e2e_observe "$mode: k8s-w1 dropped 3 spoofed ACKs with options (opt_not_syn +$d_not_syn)" $((d_not_syn >= 3 ? 0 : 1))

@@ -28,14 +28,14 @@ for mode in opt ipip; do
   check "$mode: half-closed connection, reply 5 s after the client's FIN (close timeout 2 s)" \
     traffic test-pc half-close 192.168.10.10 31619
 
-  conflict=$(e2e_counter k8s-w1 flow_conflict)
+  conflict=$(ctr k8s-w1 flow_conflict)
   check "$mode: one client port through two service addresses: the first connection keeps working" \
     traffic test-pc shared-port 192.168.10.200 $((port++)) 192.168.10.10 31618 31621 --timeout 4
-  e2e_observe "$mode: the second service's SYN was counted as a conflict (flow_conflict $conflict -> $(e2e_counter k8s-w1 flow_conflict))" \
-    $(($(e2e_counter k8s-w1 flow_conflict) > conflict ? 0 : 1))
+  e2e_observe "$mode: the second service's SYN was counted as a conflict (flow_conflict $conflict -> $(ctr k8s-w1 flow_conflict))" \
+    $(($(ctr k8s-w1 flow_conflict) > conflict ? 0 : 1))
 
-  evicted=$(e2e_counter k8s-w1 flow_evicted)
-  est=$(e2e_counter k8s-w1 flow_evicted_established)
+  evicted=$(ctr k8s-w1 flow_evicted)
+  est=$(ctr k8s-w1 flow_evicted_established)
   lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 10
   for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
   grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no idle connections"; }
@@ -43,7 +43,7 @@ for mode in opt ipip; do
   traffic test-pc syn-flood "$flood_src" 192.168.10.10 31615 1024 | sed 's/^/    /'
   # the SYNs are counted through before the connections speak again
   for ((i = 0; i < 300; i++)); do
-    (($(e2e_counter k8s-w1 flow_evicted) - evicted >= 500)) && break
+    (($(ctr k8s-w1 flow_evicted) - evicted >= 500)) && break
     sleep 0.2
   done
   kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
@@ -51,8 +51,8 @@ for mode in opt ipip; do
   sed 's/^/    /' "$LAB_LOG/idle-$mode.log"
   e2e_observe "$mode: 10 idle established connections echo after 1,024 SYNs" \
     "$(grep -q '^after idling: 10 of 10' "$LAB_LOG/idle-$mode.log" && echo 0 || echo 1)"
-  d_evicted=$(($(e2e_counter k8s-w1 flow_evicted) - evicted))
-  d_est=$(($(e2e_counter k8s-w1 flow_evicted_established) - est))
+  d_evicted=$(($(ctr k8s-w1 flow_evicted) - evicted))
+  d_est=$(($(ctr k8s-w1 flow_evicted_established) - est))
   e2e_observe "$mode: the flood is counted (flow_evicted +$d_evicted), no established flow evicted (+$d_est)" \
     $((d_evicted >= 500 && d_est == 0 ? 0 : 1))
 done

@@ -41,3 +41,7 @@ check() {
   [[ -n $out ]] && sed 's/^/    /' <<<"$out"
   e2e_observe "$name" "$rc"
 }
+
+# ctr NS NAME: a module counter, 0 when the module has no such counter (an
+# older nfdsr.ko: the scenario then reports what fails instead of stopping)
+ctr() { local v; v=$(e2e_counter "$1" "$2"); echo "${v:-0}"; }
