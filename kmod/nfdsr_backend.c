@@ -16,6 +16,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/checksum.h>
+#include <net/tcp.h>
 
 #include <nfdsr/dsr_option.h>
 
@@ -30,7 +31,7 @@
  *    (which caps its SYN-ACK to it, see the egress hook) makes the client
  *    send segments that fit a path narrower than the client's own.
  */
-static bool nfdsr_entry_fit_route(struct nfdsr_net *nn, struct sk_buff *skb,
+static bool nfdsr_entry_exceeds_mtu(struct nfdsr_net *nn, struct sk_buff *skb,
 				    unsigned int opt_off)
 {
 	const struct iphdr *iph = ip_hdr(skb);
@@ -141,7 +142,7 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 	}
 
 	if (attached_here) {
-		if (nfdsr_entry_fit_route(nn, skb, opt_off))
+		if (nfdsr_entry_exceeds_mtu(nn, skb, opt_off))
 			return NF_DROP;
 		iph = ip_hdr(skb); /* the MSS clamp may have moved the header */
 	}
@@ -172,7 +173,8 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 		u8 _flags;
 
 		flags = skb_header_pointer(skb, hlen + 13, 1, &_flags);
-		if (!flags || !nfdsr_tcp_syn_only(*flags)) {
+		if (!flags || (*flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) !=
+				      TCPHDR_SYN) {
 			nfdsr_count(nn, NFDSR_CTR_OPT_NOT_SYN);
 			return NF_DROP;
 		}

@@ -16,6 +16,7 @@
 #include <net/ip.h>
 #include <net/icmp.h>
 #include <net/route.h>
+#include <net/tcp.h>
 
 #include <nfdsr/dsr_option.h>
 
@@ -67,7 +68,8 @@ unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_ACCEPT;
 	}
-	if (iph->protocol == IPPROTO_TCP && !nfdsr_tcp_syn_only(l4[13])) {
+	if (iph->protocol == IPPROTO_TCP &&
+	    (l4[13] & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) != TCPHDR_SYN) {
 		/* marked for its IP options only: TCP carries the option on
 		 * the SYN alone */
 		skb->mark &= ~cfg->entry_mark;

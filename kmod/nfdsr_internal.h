@@ -12,7 +12,6 @@
 #include <linux/mutex.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
-#include <net/tcp.h>
 
 #include <nfdsr/uapi/nfdsr.h>
 
@@ -208,13 +207,6 @@ bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow 
 			unsigned long now);
 int __init nfdsr_flow_cache_init(void);
 void nfdsr_flow_cache_exit(void);
-
-/* TCP flags byte (offset 13 of the header): a SYN alone, as entry nodes
- * (nfdsr's and Cilium's) attach the option to: no ACK, RST or FIN. */
-static inline bool nfdsr_tcp_syn_only(u8 flags)
-{
-	return (flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) == TCPHDR_SYN;
-}
 
 /* TCP MSS option (nfdsr_mss.c): thoff = offset of the TCP header in skb.
  * get: the MSS of a SYN/SYN-ACK in host order, 0 if it has none.

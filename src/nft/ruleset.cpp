@@ -78,8 +78,6 @@ constexpr std::uint32_t kTypeIcmpType = 14;
 constexpr std::uint32_t kTypeBits = 6;
 constexpr std::uint32_t kConcatKeyType =
     (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInetProto << kTypeBits) | kTypeInetService;
-constexpr std::uint32_t kIpSaddrOffset = 12;  // in the IPv4 header
-constexpr std::uint32_t kIpDaddrOffset = 16;
 constexpr std::uint32_t kConcatKeyLen = 12;  // 4 + 4 (proto, padded) + 4 (port, padded)
 // ip saddr . th sport (the Maglev hash input): 4 + 4 (port, padded)
 constexpr std::uint32_t kClientKeyType = (kTypeIpAddr << kTypeBits) | kTypeInetService;
@@ -318,7 +316,6 @@ private:
     void add_local_client_chains();
     void add_local_client_elems();
     void local_client_skip_rule(const std::string& chain);
-    void match_pod_cidr(nftnl_rule* r, std::uint32_t offset) const;
     void local_client_reply_rules(const std::string& chain, std::uint32_t local_backends_id);
     void local_client_rules();
     void add_nat_chain(const std::string& name, const std::string& comment, int hook, int prio);
@@ -1006,25 +1003,13 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
     const std::uint32_t mark_mask = ~mark;
     const std::string mark_why = "nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
                                  ") attaches the DSR option to marked packets";
-    // [iifname "tunl0"] [ip daddr . meta l4proto . th dport @set]: what every rule matches first
-    auto start = [&]() {
+    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
         auto r = rule(chain);
         if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
         if (!set.empty()) {
             load_tuple(r.get(), true);
             nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
         }
-        return r;
-    };
-    // meta mark set meta mark | entry_mark counter
-    auto set_mark = [&](nftnl_rule* r) {
-        nftnl_rule_add_expr(r, meta_load(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r, bitwise(NFT_REG_1, 4, &mark_mask, &mark));
-        nftnl_rule_add_expr(r, meta_set(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r, expr("counter"));
-    };
-    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
-        auto r = start();
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
         const std::uint8_t proto = static_cast<std::uint8_t>(p);
         nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
@@ -1035,19 +1020,31 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
             nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &fsra, &none));
             nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
         }
-        set_mark(r.get());
+        // meta mark set meta mark | entry_mark
+        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
+        nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), expr("counter"));
         commit_rule(std::move(r), chain,
                     p == Protocol::tcp ? why + ", TCP SYN: " + mark_why : why + ", UDP (every packet): " + mark_why);
     }
-    // ip hdrlength != 5: every packet that carries IP options, so nfdsr.ko
-    // drops one that already holds a DSR option (a client's option is never
-    // trusted or passed on)
-    auto r = start();
+    // ip hdrlength != 5 meta mark set meta mark | entry_mark: every packet
+    // that carries IP options, so nfdsr.ko drops one that already holds a
+    // DSR option (a client's option is never trusted or passed on)
+    auto r = rule(chain);
+    if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
+    if (!set.empty()) {
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
+    }
     nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1));
     const std::uint8_t ihl_mask = 0x0f, none = 0, ihl_plain = 5;
     nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &ihl_mask, &none));
     nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_NEQ, &ihl_plain, 1));
-    set_mark(r.get());
+    nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
+    nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), expr("counter"));
     commit_rule(std::move(r), chain,
                 why + ", IP options from the client: nfdsr.ko drops the packet if they hold a DSR option");
 }
@@ -1391,24 +1388,17 @@ void Builder::add_local_client_elems() {
     }
 }
 
-// "ip saddr|daddr <pod cidr>": the address at `offset` in the IPv4 header
-// (kIpSaddrOffset / kIpDaddrOffset) is in this node's pod CIDR.
-void Builder::match_pod_cidr(nftnl_rule* r, std::uint32_t offset) const {
-    const auto& lc = plan_.local_clients;
-    const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
-    const std::uint32_t none = 0;
-    nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_NETWORK_HEADER, offset, 4, NFT_REG_1));
-    nftnl_rule_add_expr(r, bitwise(NFT_REG_1, 4, &mask, &none));
-    nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
-}
-
 // "ip saddr <pod cidr> ip daddr . meta l4proto . th dport @local_client_services accept":
 // the DSR chains let this node's pods' connections to services pass untouched.
 void Builder::local_client_skip_rule(const std::string& chain) {
     const auto& lc = plan_.local_clients;
     if (!lc.enabled || !lc.pod_prefix) return;
     auto r = rule(chain);
-    match_pod_cidr(r.get(), kIpSaddrOffset);
+    const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+    const std::uint32_t none = 0;
+    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+    nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
     load_tuple(r.get(), true);
     nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_client_services", lc_services_id_, false));
     nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
@@ -1422,7 +1412,11 @@ void Builder::local_client_reply_rules(const std::string& chain, std::uint32_t l
     if (!lc.enabled) return;
     if (lc.pod_prefix) {
         auto r = rule(chain);
-        match_pod_cidr(r.get(), kIpDaddrOffset);
+        const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+        const std::uint32_t none = 0;
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
         load_tuple(r.get(), false);
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_backends_id, false));
         nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
@@ -1451,7 +1445,11 @@ void Builder::local_client_rules() {
     }
     if (lc.pod_prefix) {
         auto r = rule("local_clients");
-        match_pod_cidr(r.get(), kIpSaddrOffset);
+        const std::uint32_t mask = lc.pod_prefix >= 32 ? 0xffffffffu : htonl(~(0xffffffffu >> lc.pod_prefix));
+        const std::uint32_t none = 0;
+        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1));
+        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mask, &none));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &lc.pod_net.be, 4));
         load_tuple(r.get(), true);
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_client_chains", lc_chains_id_, true));
         commit_rule(std::move(r), "local_clients", "a pod of this node to a service address: its local-client chain");

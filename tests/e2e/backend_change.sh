@@ -6,7 +6,7 @@
 # answers segments of connections it does not know with a RST, which
 # k8s-w1 sends as the service), never stall; the others echo on. (IPVS-TUN
 # does the same: its real servers own the VIP, so their resets come from it.)
-source "$NFDSR_SRC_DIR/tests/e2e/health_common.sh" # health_up: webpod2, echo servers; peers
+source "$NFDSR_SRC_DIR/tests/e2e/common.sh"
 modprobe ipip || lab_fail "cannot load the ipip module"
 TRAFFIC_PY=$NFDSR_SRC_DIR/tests/e2e/traffic.py
 cfg_dir=$E2E_OUT/configs
@@ -17,13 +17,24 @@ done
 sed 's/port: 7000, node: k8s-w2}/port: 7000, node: k8s-w2, weight: 0}/' "$cfg_dir/opt.yaml" >"$cfg_dir/opt-weight0.yaml"
 grep -v 'name: webpod2' "$cfg_dir/ipip.yaml" >"$cfg_dir/ipip-removed.yaml"
 E2E_CONFIG=$cfg_dir/opt.yaml
-health_up
 
-# established_in POD PORT...: how many of these client ports of test-pc have
-# a connection on :7000 in POD (earlier rounds' connections may linger there)
+trap 'e2e_down' EXIT
+lab_up
+lab_add_pod webpod2 172.16.1.20 k8s-w2 || lab_fail "cannot add webpod2"
+lab_load_module || lab_fail "cannot load nfdsr.ko"
+for pod in webpod1 webpod2; do
+  lab_spawn "$pod" "$pod-echo" nfdsr-stream server --port 7000
+  lab_wait_listen "$pod" tcp 7000 || lab_fail "no echo server in $pod"
+done
+
+# established_in POD PORT...: how many of these client ports of test-pc
+# (192.168.10.200 = C80AA8C0 in /proc/net/tcp) have a connection on :7000
+# (0x1B58) in POD (earlier rounds' connections may linger there)
 established_in() {
-  local pod=$1; shift
-  peers "$pod" 7000 | awk -v want=" $* " 'index(want, " " $1 " ") {n++} END {print n + 0}'
+  local pod=$1 p want=""; shift
+  for p in "$@"; do want+=" C80AA8C0:$(printf '%04X' "$p")"; done
+  lab_exec "$pod" cat /proc/net/tcp |
+    awk -v want="$want " '$2 ~ /:1B58$/ && $4 == "01" && index(want, " " $3 " ") {n++} END {print n + 0}'
 }
 
 for round in opt:weight0 ipip:removed; do
