@@ -22,48 +22,6 @@
 
 #include "nfdsr_internal.h"
 
-/*
- * What we attached must fit the route towards the backend (the destination
- * is the backend now; the mark selects the tunnel route for dispatch ipip):
- *  - UDP with DF that no longer fits: answer the client instead of letting
- *    the router quote the rewritten header; returns true (drop);
- *  - TCP SYN: lower its MSS to the route's MTU - 40, so that the backend
- *    (which caps its SYN-ACK to it, see the egress hook) makes the client
- *    send segments that fit a path narrower than the client's own.
- */
-static bool nfdsr_entry_exceeds_mtu(struct nfdsr_net *nn, struct sk_buff *skb,
-				    unsigned int opt_off)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	struct flowi4 fl4 = {};
-	struct rtable *rt;
-	unsigned int mtu;
-	bool udp_df = iph->protocol == IPPROTO_UDP && (iph->frag_off & htons(IP_DF)) &&
-		      !skb_is_gso(skb);
-
-	if (!udp_df && iph->protocol != IPPROTO_TCP) /* TCP: marked = SYN (attach hook) */
-		return false;
-	fl4.daddr = iph->daddr;
-	fl4.flowi4_proto = iph->protocol;
-	fl4.flowi4_mark = skb->mark;
-	rt = ip_route_output_key(nn->net, &fl4);
-	if (IS_ERR(rt))
-		return false;
-	mtu = dst_mtu(&rt->dst);
-	ip_rt_put(rt);
-	if (iph->protocol == IPPROTO_TCP) {
-		if (mtu > sizeof(struct iphdr) + sizeof(struct tcphdr) &&
-		    nfdsr_tcp_mss_clamp(skb, iph->ihl * 4,
-					mtu - sizeof(struct iphdr) - sizeof(struct tcphdr)) > 0)
-			nfdsr_count(nn, NFDSR_CTR_SYN_MSS_CLAMPED);
-		return false;
-	}
-	if (skb->len <= mtu)
-		return false;
-	nfdsr_entry_frag_needed(nn, skb, opt_off, mtu - NFDSR_OPT4_LEN);
-	return true;
-}
-
 static void nfdsr_strip(struct sk_buff *skb, unsigned int opt_off)
 {
 	unsigned int hlen = ip_hdr(skb)->ihl * 4;
@@ -73,6 +31,65 @@ static void nfdsr_strip(struct sk_buff *skb, unsigned int opt_off)
 	skb_pull(skb, NFDSR_OPT4_LEN);
 	skb_reset_network_header(skb);
 	skb_set_transport_header(skb, hlen - NFDSR_OPT4_LEN);
+}
+
+/*
+ * What we attached must fit the route towards the backend (the destination
+ * is the backend now; the mark selects the tunnel route for dispatch ipip):
+ *  - UDP with DF that no longer fits: answer the client instead of letting
+ *    the router quote the rewritten header; returns true (drop);
+ *  - TCP SYN: lower its MSS to the route's MTU - 40, so that the backend
+ *    (which caps its SYN-ACK to it, see the egress hook) makes the client
+ *    send segments that fit a path narrower than the client's own;
+ *  - any later TCP segment over 512 bytes that no longer fits (a connection
+ *    from before a narrower route or a mode switch): the option comes off
+ *    again and the segment goes without it (opt_unfit). Smaller segments
+ *    (ACKs, requests) skip the route lookup: no IPv4 path is that narrow.
+ * syn: the segment is a TCP SYN (false for UDP); seglen: bytes of one
+ * segment on the wire, IP header included (for GSO: one of its segments).
+ */
+enum nfdsr_fit { NFDSR_FITS, NFDSR_FIT_DROP, NFDSR_FIT_STRIPPED };
+
+static enum nfdsr_fit nfdsr_entry_fit_route(struct nfdsr_net *nn, struct sk_buff *skb,
+					    unsigned int opt_off, bool syn, unsigned int seglen)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+	unsigned int mtu;
+	bool udp_df = iph->protocol == IPPROTO_UDP && (iph->frag_off & htons(IP_DF)) &&
+		      !skb_is_gso(skb);
+
+	if (!udp_df && !syn && (iph->protocol != IPPROTO_TCP || seglen <= 512))
+		return NFDSR_FITS;
+	fl4.daddr = iph->daddr;
+	fl4.flowi4_proto = iph->protocol;
+	fl4.flowi4_mark = skb->mark;
+	rt = ip_route_output_key(nn->net, &fl4);
+	if (IS_ERR(rt))
+		return NFDSR_FITS;
+	mtu = dst_mtu(&rt->dst);
+	ip_rt_put(rt);
+	if (syn) {
+		if (mtu > sizeof(struct iphdr) + sizeof(struct tcphdr) &&
+		    nfdsr_tcp_mss_clamp(skb, iph->ihl * 4,
+					mtu - sizeof(struct iphdr) - sizeof(struct tcphdr)) > 0)
+			nfdsr_count(nn, NFDSR_CTR_SYN_MSS_CLAMPED);
+		return NFDSR_FITS;
+	}
+	if (seglen <= mtu)
+		return NFDSR_FITS;
+	if (iph->protocol == IPPROTO_TCP) {
+		if (skb_ensure_writable(skb, iph->ihl * 4)) {
+			nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
+			return NFDSR_FIT_DROP;
+		}
+		nfdsr_strip(skb, opt_off);
+		nfdsr_count(nn, NFDSR_CTR_OPT_UNFIT);
+		return NFDSR_FIT_STRIPPED;
+	}
+	nfdsr_entry_frag_needed(nn, skb, opt_off, mtu - NFDSR_OPT4_LEN);
+	return NFDSR_FIT_DROP;
 }
 
 static void nfdsr_note_client_close(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
@@ -106,10 +123,10 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 	const struct nfdsr_config *cfg = rcu_dereference(nn->cfg);
 	const struct iphdr *iph;
 	struct nfdsr_flow_key key = {};
-	__be16 _ports[2];
-	const __be16 *ports;
-	unsigned int hlen, opt_off;
-	bool attached_here;
+	u8 _l4[14], flags;
+	__be16 sport = 0, dport = 0;
+	unsigned int hlen, opt_off, seglen;
+	bool attached_here, have_ports, syn = false;
 	__be32 vip;
 	__be16 vport;
 	int res;
@@ -141,20 +158,45 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 		return NF_DROP;
 	}
 
+	/* ports and flags copied out: the MSS clamp below may move the data */
+	have_ports = false;
+	flags = 0;
+	seglen = skb->len;
+	if ((iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP) &&
+	    !(iph->frag_off & htons(IP_OFFSET))) {
+		const u8 *l4 = skb_header_pointer(skb, hlen, iph->protocol == IPPROTO_TCP ? 14 : 4,
+						  _l4);
+
+		if (l4) {
+			have_ports = true;
+			memcpy(&sport, l4, sizeof(sport));
+			memcpy(&dport, l4 + 2, sizeof(dport));
+			if (iph->protocol == IPPROTO_TCP) {
+				flags = l4[13];
+				syn = (flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) ==
+				      TCPHDR_SYN;
+				if (skb_is_gso(skb))
+					seglen = hlen + (l4[12] >> 4) * 4 +
+						 skb_shinfo(skb)->gso_size;
+			}
+		}
+	}
+
 	if (attached_here) {
-		if (nfdsr_entry_exceeds_mtu(nn, skb, opt_off))
+		switch (nfdsr_entry_fit_route(nn, skb, opt_off, syn, seglen)) {
+		case NFDSR_FIT_DROP:
 			return NF_DROP;
+		case NFDSR_FIT_STRIPPED:
+			return NF_ACCEPT; /* on its way, without the option */
+		case NFDSR_FITS:
+			break;
+		}
 		iph = ip_hdr(skb); /* the MSS clamp may have moved the header */
 	}
 
 	nfdsr_opt4_decode((const u8 *)iph + NFDSR_IP4_BASE_HDR + opt_off, &vip, &vport);
-	ports = NULL;
-	if ((iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP) &&
-	    !(iph->frag_off & htons(IP_OFFSET)))
-		ports = skb_header_pointer(skb, hlen, sizeof(_ports), _ports);
-
-	if (!ports || !nfdsr_bindings_match(&cfg->bindings, iph->protocol, vip, vport,
-					    iph->daddr, ports[1])) {
+	if (!have_ports || !nfdsr_bindings_match(&cfg->bindings, iph->protocol, vip, vport,
+						 iph->daddr, dport)) {
 		if (nfdsr_bindings_has_backend_ip(&cfg->bindings, iph->daddr)) {
 			nfdsr_count(nn, NFDSR_CTR_OPT_REJECTED);
 			return NF_DROP;
@@ -165,33 +207,51 @@ unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
-	if (iph->protocol == IPPROTO_TCP) {
-		/* Entry nodes (nfdsr's and Cilium's) attach the option to SYNs
-		 * only: on any other segment it was not attached by one, and
-		 * must neither re-point a flow nor reach the backend. */
-		const u8 *flags;
-		u8 _flags;
-
-		flags = skb_header_pointer(skb, hlen + 13, 1, &_flags);
-		if (!flags || (*flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) !=
-				      TCPHDR_SYN) {
-			nfdsr_count(nn, NFDSR_CTR_OPT_NOT_SYN);
-			return NF_DROP;
-		}
-	}
-
 	key.proto = iph->protocol;
 	key.client_ip = iph->saddr;
-	key.client_port = ports[0];
+	key.client_port = sport;
 	key.backend_ip = iph->daddr;
-	key.backend_port = ports[1];
+	key.backend_port = dport;
 
-	/* No record, no rewritten replies: drop rather than let the backend
-	 * answer as itself (the client retries; counted by the flow table). */
-	if (nfdsr_flow_record(nn, cfg, &key, vip, vport,
-			      key.proto == IPPROTO_TCP ? nfdsr_tcp_mss_get(skb, hlen) : 0) !=
-	    NFDSR_FLOW_RECORDED)
+	if (iph->protocol == IPPROTO_TCP && !syn) {
+		/* Entry nodes attach the option to later segments too (all but
+		 * the body of a bulk send): it refreshes the flow, re-creates a
+		 * record that is gone, and never re-points one. A RST makes no
+		 * record; other segments one in the state they imply. */
+		struct nfdsr_flow *f;
+
+		if (flags & (TCPHDR_SYN | TCPHDR_RST)) {
+			f = nfdsr_flow_lookup(nn, cfg, &key);
+			if (f && (f->vip != vip || f->vport != vport)) {
+				nfdsr_count(nn, NFDSR_CTR_OPT_MISMATCH);
+				return NF_DROP;
+			}
+			if (f && (flags & TCPHDR_RST))
+				nfdsr_flow_set_state(f, NFDSR_FLOW_RST);
+		} else {
+			res = nfdsr_flow_record(nn, cfg, &key, vip, vport, 0,
+						NFDSR_FLOW_REPLIED |
+						((flags & TCPHDR_FIN) ? NFDSR_FLOW_CLIENT_FIN : 0));
+			if (res == NFDSR_FLOW_CONFLICT) {
+				nfdsr_count(nn, NFDSR_CTR_OPT_MISMATCH);
+				return NF_DROP;
+			}
+			if (res == NFDSR_FLOW_NO_ROOM)
+				return NF_DROP;
+			if (flags & TCPHDR_FIN) {
+				f = nfdsr_flow_lookup(nn, cfg, &key);
+				if (f)
+					nfdsr_flow_set_state(f, NFDSR_FLOW_CLIENT_FIN);
+			}
+		}
+	} else if (nfdsr_flow_record(nn, cfg, &key, vip, vport,
+				     syn ? nfdsr_tcp_mss_get(skb, hlen) : 0, 0) !=
+		   NFDSR_FLOW_RECORDED) {
+		/* No record, no rewritten replies: drop rather than let the
+		 * backend answer as itself (the client retries; counted by the
+		 * flow table). */
 		return NF_DROP;
+	}
 	if (skb_ensure_writable(skb, hlen)) {
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_DROP;
@@ -327,10 +387,13 @@ unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,
 	skb_set_transport_header(skb, hlen);
 	if (synack) {
 		/* the SYN-ACK offers at most the MSS the SYN arrived with
-		 * (lowered by the entry node to its path towards us) */
+		 * (lowered by the entry node to its path towards us), less the
+		 * option that the client's later segments carry through the
+		 * entry node: they fit with it */
 		u8 mss8 = READ_ONCE(f->syn_mss8);
 
-		if (mss8 && nfdsr_tcp_mss_clamp(skb, hlen, mss8 * 8) > 0)
+		if (mss8 > NFDSR_OPT4_LEN / 8 &&
+		    nfdsr_tcp_mss_clamp(skb, hlen, mss8 * 8 - NFDSR_OPT4_LEN) > 0)
 			nfdsr_count(nn, NFDSR_CTR_SYNACK_MSS_CLAMPED);
 	}
 	if (key.proto == IPPROTO_TCP)

@@ -23,11 +23,31 @@
 #include "nfdsr_internal.h"
 
 /*
- * nftables marks, for an entry service: TCP SYNs and UDP datagrams (they get
- * the option) and any packet with IP options (to be checked here). A client
- * never gets to send a DSR option on: a packet to a service that already
- * carries one (or whose option area does not parse) is dropped and counted,
- * whatever its flags, before anything is attached. Returns the verdict.
+ * Which TCP segments carry the option: the SYN (it creates the backend's
+ * flow record) and every later one except the body of a bulk send (data
+ * without PSH or FIN). ACKs, requests, the end of each write, keepalives,
+ * FIN and RST carry it, so a backend whose record is gone (evicted,
+ * expired, module reloaded) re-creates it from the client's next such
+ * segment instead of answering as itself; bulk data stays unchanged (no
+ * 8 bytes, GRO keeps merging it). l4: the first 14 bytes of the TCP header.
+ */
+static bool nfdsr_tcp_carries_option(const struct iphdr *iph, const u8 *l4)
+{
+	u8 flags = l4[13];
+	unsigned int payload = ntohs(iph->tot_len) - iph->ihl * 4 - (l4[12] >> 4) * 4;
+
+	if (flags & TCPHDR_SYN)
+		return (flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) == 0;
+	return payload == 0 || (flags & (TCPHDR_PSH | TCPHDR_FIN | TCPHDR_RST));
+}
+
+/*
+ * nftables marks, for an entry service: TCP segments and UDP datagrams (they
+ * get the option; TCP: see nfdsr_tcp_carries_option) and any packet with IP
+ * options (to be checked here). A client never gets to send a DSR option
+ * on: a packet to a service that already carries one (or whose option area
+ * does not parse) is dropped and counted, whatever its flags, before
+ * anything is attached. Returns the verdict.
  */
 unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 				     const struct nf_hook_state *state)
@@ -68,16 +88,18 @@ unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
 		nfdsr_count(nn, NFDSR_CTR_BAD_HEADER);
 		return NF_ACCEPT;
 	}
-	if (iph->protocol == IPPROTO_TCP &&
-	    (l4[13] & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)) != TCPHDR_SYN) {
-		/* marked for its IP options only: TCP carries the option on
-		 * the SYN alone */
+	if (iph->protocol == IPPROTO_TCP && !nfdsr_tcp_carries_option(iph, l4)) {
 		skb->mark &= ~cfg->entry_mark;
 		return NF_ACCEPT;
 	}
 	memcpy(&dport, l4 + 2, sizeof(dport));
 	if (!nfdsr_ip4_opt_fits((const u8 *)iph)) {
 		nfdsr_count(nn, NFDSR_CTR_OPT_NO_ROOM);
+		if (iph->protocol == IPPROTO_TCP && !(l4[13] & TCPHDR_SYN)) {
+			/* the SYN made the record: a later segment goes without */
+			skb->mark &= ~cfg->entry_mark;
+			return NF_ACCEPT;
+		}
 		return NF_DROP;
 	}
 	if (skb_ensure_writable(skb, hlen) || skb_cow_head(skb, NFDSR_OPT4_LEN)) {

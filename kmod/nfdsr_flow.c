@@ -196,15 +196,21 @@ static bool nfdsr_flow_holds_key(const struct nfdsr_config *cfg, const struct nf
 
 /*
  * Record (or refresh) the flow client -> backend of service vip:vport, from
- * a valid option (TCP: a SYN; UDP: any datagram). Addresses/ports network
- * order. syn_mss: the SYN's MSS option (host order, 0 = none), which caps the
- * backend's SYN-ACK; kept in 8-byte units, none above 2040 (jumbo paths need
- * no cap). A new SYN for a known flow starts its life cycle again.
+ * a valid option (TCP: a SYN, or with segment_state != 0 any later segment;
+ * UDP: any datagram). Addresses/ports network order. syn_mss: the SYN's MSS
+ * option (host order, 0 = none), which caps the backend's SYN-ACK; kept in
+ * 8-byte units, none above 2040 (jumbo paths need no cap). A new SYN for a
+ * known flow starts its life cycle again. A later segment only refreshes
+ * its flow, or re-creates a record that is gone (evicted, expired, module
+ * reloaded) in state segment_state; it never takes a key from a record of
+ * another service, whatever that record's state (NFDSR_FLOW_CONFLICT, not
+ * counted here: a connection is never re-pointed).
  */
 enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 						const struct nfdsr_config *cfg,
 						const struct nfdsr_flow_key *key,
-						__be32 vip, __be16 vport, u16 syn_mss)
+						__be32 vip, __be16 vport, u16 syn_mss,
+						u8 segment_state)
 {
 	struct nfdsr_flow_table *t = &nn->flows;
 	unsigned long now = jiffies;
@@ -225,7 +231,7 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 			continue;
 		if (f->vip == vip && f->vport == vport) {
 			WRITE_ONCE(f->last_seen, now);
-			if (key->proto == IPPROTO_TCP) {
+			if (key->proto == IPPROTO_TCP && !segment_state) {
 				if (READ_ONCE(f->state))
 					WRITE_ONCE(f->state, 0);
 				if (READ_ONCE(f->syn_mss8) != mss8)
@@ -233,6 +239,8 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 			}
 			return NFDSR_FLOW_RECORDED;
 		}
+		if (segment_state)
+			return NFDSR_FLOW_CONFLICT;
 		if (nfdsr_flow_holds_key(cfg, f, now)) {
 			nfdsr_count(nn, NFDSR_CTR_FLOW_CONFLICT);
 			return NFDSR_FLOW_CONFLICT;
@@ -256,7 +264,7 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 	f->key = *key;
 	f->vip = vip;
 	f->vport = vport;
-	f->state = 0;
+	f->state = segment_state;
 	f->syn_mss8 = mss8;
 	f->last_seen = now;
 
@@ -266,10 +274,12 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 	hlist_for_each_entry(old, &t->buckets[bucket], node) {
 		if (!nfdsr_flow_key_eq(&old->key, key))
 			continue;
-		if ((old->vip != vip || old->vport != vport) && nfdsr_flow_holds_key(cfg, old, now)) {
+		if ((old->vip != vip || old->vport != vport) &&
+		    (segment_state || nfdsr_flow_holds_key(cfg, old, now))) {
 			spin_unlock_bh(lock);
 			kmem_cache_free(nfdsr_flow_cache, f);
-			nfdsr_count(nn, NFDSR_CTR_FLOW_CONFLICT);
+			if (!segment_state)
+				nfdsr_count(nn, NFDSR_CTR_FLOW_CONFLICT);
 			return NFDSR_FLOW_CONFLICT;
 		}
 		nfdsr_flow_unlink(nn, old);
@@ -279,6 +289,10 @@ enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 	atomic_inc(&t->count);
 	spin_unlock_bh(lock);
 	nfdsr_count(nn, NFDSR_CTR_FLOW_CREATED);
+	if (segment_state) {
+		nfdsr_count(nn, NFDSR_CTR_FLOW_RECOVERED);
+		return NFDSR_FLOW_RECOVERED;
+	}
 	return NFDSR_FLOW_RECORDED;
 }
 

@@ -198,11 +198,16 @@ enum nfdsr_flow_record_result {
 	NFDSR_FLOW_CONFLICT,  /* the client ip:port -> backend is held by a live flow of
 			       * another service: kept, the new packet must be dropped */
 	NFDSR_FLOW_NO_ROOM,   /* table full and nothing evictable, or no memory */
+	NFDSR_FLOW_RECOVERED, /* new record made from a TCP segment other than the SYN */
 };
+/* How a TCP segment other than a SYN (re)states its flow: 0 for a SYN or a
+ * UDP datagram, else the NFDSR_FLOW_* bits a record made from it starts
+ * with (NFDSR_FLOW_REPLIED, plus NFDSR_FLOW_CLIENT_FIN for a FIN). */
 enum nfdsr_flow_record_result nfdsr_flow_record(struct nfdsr_net *nn,
 						const struct nfdsr_config *cfg,
 						const struct nfdsr_flow_key *key,
-						__be32 vip, __be16 vport, u16 syn_mss);
+						__be32 vip, __be16 vport, u16 syn_mss,
+						u8 segment_state);
 bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow *f,
 			unsigned long now);
 int __init nfdsr_flow_cache_init(void);

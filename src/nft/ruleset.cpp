@@ -1013,20 +1013,15 @@ void Builder::mark_rules(const std::string& chain, const std::string& set, std::
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
         const std::uint8_t proto = static_cast<std::uint8_t>(p);
         nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
-        if (p == Protocol::tcp) {
-            // tcp flags & (fin | syn | rst | ack) == syn: the SYN only
-            nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
-            const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
-            nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &fsra, &none));
-            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &syn, 1));
-        }
         // meta mark set meta mark | entry_mark
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
         nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
         nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
         nftnl_rule_add_expr(r.get(), expr("counter"));
         commit_rule(std::move(r), chain,
-                    p == Protocol::tcp ? why + ", TCP SYN: " + mark_why : why + ", UDP (every packet): " + mark_why);
+                    p == Protocol::tcp ? why + ", TCP: nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
+                                            ") attaches the DSR option to the SYN and all but bulk data"
+                                      : why + ", UDP (every packet): " + mark_why);
     }
     // ip hdrlength != 5 meta mark set meta mark | entry_mark: every packet
     // that carries IP options, so nfdsr.ko drops one that already holds a

@@ -10,7 +10,13 @@
 #     that share a backend: the second connection is refused and counted,
 #     the first one keeps working;
 #   - kind 11: 10 idle established connections survive a flood of 1,024
-#     SYNs (2 x flows.max) from distinct sources, which is counted.
+#     SYNs (2 x flows.max) from distinct sources, which is counted;
+#   - kind 5, records gone: nfdsr.ko is unloaded and loaded again (a module
+#     upgrade: every flow record is lost while the sockets live on) under 10
+#     idle connections; their next request carries the option again, the
+#     backend re-creates the records (flow_recovered) and every one echoes
+#     as the service. Control: 10 idle connections straight to the pod
+#     (plain forwarding through k8s-w1) across the same reload.
 # Both dispatch modes in one boot: the record lives on the backend node.
 source "$NFDSR_SRC_DIR/tests/e2e/traffic_common.sh"
 traffic_up
@@ -55,5 +61,28 @@ for mode in opt ipip; do
   d_est=$(($(ctr k8s-w1 flow_evicted_established) - est))
   e2e_observe "$mode: the flood is counted (flow_evicted +$d_evicted), no established flow evicted (+$d_est)" \
     $((d_evicted >= 500 && d_est == 0 ? 0 : 1))
+
+  lab_spawn test-pc "gone-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 10
+  lab_spawn test-pc "gone-ctl-$mode" python3 "$TRAFFIC_PY" idle-conns 172.16.2.214 7000 10
+  for log in "gone-$mode" "gone-ctl-$mode"; do
+    for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/$log.log" && break; sleep 0.1; done
+    grep -q '^ready' "$LAB_LOG/$log.log" || { cat "$LAB_LOG/$log.log"; lab_fail "$mode: no idle connections ($log)"; }
+  done
+  rmmod nfdsr || lab_fail "$mode: rmmod nfdsr"
+  lab_load_module || lab_fail "$mode: reload nfdsr.ko"
+  e2e_apply_all
+  flows=$(lab_exec k8s-w1 nfdsrctl show -o json | sed -n 's/.*"flow_count": *\([0-9]*\).*/\1/p' | head -n1)
+  e2e_observe "$mode: no flow record left on k8s-w1 after the reload (${flows:-?})" $((${flows:-1} == 0 ? 0 : 1))
+  for log in "gone-$mode" "gone-ctl-$mode"; do
+    kill -USR1 "$(cat "$LAB_RUN/$log.pid")"
+    for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/$log.log" && break; sleep 0.1; done
+    sed 's/^/    /' "$LAB_LOG/$log.log"
+  done
+  e2e_observe "$mode: control: 10 idle connections straight to the pod echo after the reload" \
+    "$(grep -q '^after idling: 10 of 10' "$LAB_LOG/gone-ctl-$mode.log" && echo 0 || echo 1)"
+  e2e_observe "$mode: 10 idle connections whose records were lost echo as the service" \
+    "$(grep -q '^after idling: 10 of 10' "$LAB_LOG/gone-$mode.log" && echo 0 || echo 1)"
+  e2e_observe "$mode: their records were re-created (flow_recovered $(ctr k8s-w1 flow_recovered))" \
+    $(($(ctr k8s-w1 flow_recovered) >= 10 ? 0 : 1))
 done
 e2e_finish

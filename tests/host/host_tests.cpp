@@ -294,7 +294,7 @@ TEST_CASE("packet_path") {
     CHECK(std::stoul(m[1]) >= 1);
     const std::string cl = sh(e.exec("nft list chain ip nfdsr entry_opt"));
     INFO("entry_opt chain:\n" << cl);
-    REQUIRE(std::regex_search(cl, m, std::regex(R"(tcp flags syn / fin,syn,rst,ack meta mark set meta mark \| 0x00200000 counter packets (\d+))")));
+    REQUIRE(std::regex_search(cl, m, std::regex(R"(meta l4proto tcp meta mark set meta mark \| 0x00200000 counter packets (\d+))")));
     CHECK(std::stoul(m[1]) >= 1);
 }
 

@@ -142,8 +142,9 @@ enum nfdsr_counter {
 	NFDSR_CTR_BAD_HEADER,       /* truncated/invalid IP or L4 header: not touched */
 	NFDSR_CTR_OPT_FROM_CLIENT,  /* entry: a client's packet to a service already
 				     * carried a DSR option (or a malformed option area): dropped */
-	NFDSR_CTR_OPT_NOT_SYN,      /* backend: DSR option on a TCP segment other than a SYN
-				     * (entry nodes attach it to SYNs only): dropped */
+	NFDSR_CTR_OPT_MISMATCH,     /* backend: DSR option on a TCP segment other than a SYN
+				     * naming another service than its flow's record (a
+				     * connection is never re-pointed): dropped */
 	NFDSR_CTR_FLOW_CONFLICT,    /* backend: a new flow's client ip:port -> backend is held
 				     * by a live flow of another service: kept, packet dropped */
 	NFDSR_CTR_FLOW_EVICTED_ESTABLISHED, /* evictions (in flow_evicted) that hit an answered,
@@ -157,6 +158,11 @@ enum nfdsr_counter {
 	                                  * now names the service (source, quote) */
 	NFDSR_CTR_ICMP_QUOTE_TRANSLATED, /* backend ingress: relayed ICMP error about a
 	                                  * reply now quotes the backend's address */
+	NFDSR_CTR_FLOW_RECOVERED,   /* backend: a flow record re-created (it was evicted,
+				     * expired or lost with a module reload) from the option
+				     * on a TCP segment other than the SYN */
+	NFDSR_CTR_OPT_UNFIT,        /* entry: a TCP segment other than a SYN sent without
+				     * the option: with it, it would exceed its route's MTU */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -166,10 +172,10 @@ enum nfdsr_counter {
 	"opt_added", "opt_no_room", "icmp_frag_sent", "opt_stripped", \
 	"opt_rejected", "opt_malformed", "opt_transit", "reply_rewritten", \
 	"flow_created", "flow_expired", "flow_evicted", "flow_alloc_fail", \
-	"bad_header", "opt_from_client", "opt_not_syn", "flow_conflict", \
+	"bad_header", "opt_from_client", "opt_mismatch", "flow_conflict", \
 	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped", \
 	"rst_unrecorded", "icmp_error_translated", \
-	"icmp_quote_translated" }
+	"icmp_quote_translated", "flow_recovered", "opt_unfit" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)
