@@ -13,9 +13,10 @@ one result line and exits 0 when the outcome is the one named, 1 otherwise.
   lone-fragment SRC DST DPORT
       a raw non-first UDP fragment (offset 1480, no MF) whose first payload
       bytes read as source port 40000 / destination port DPORT.
-  raw-tcp SRC SPORT DST DPORT FLAGS [--dsr-option IP:PORT]
+  raw-tcp SRC SPORT DST DPORT FLAGS [--dsr-option IP:PORT] [--payload N]
       one hand-made TCP segment (FLAGS like S, A, PA) from SRC:SPORT, with the
-      Cilium-format DSR IPv4 option naming IP:PORT if given.
+      Cilium-format DSR IPv4 option naming IP:PORT if given, carrying N bytes
+      of data (default 0).
   syn-flood SRC DST DPORT COUNT
       COUNT SYNs from SRC, ports 20000.. (distinct flows; COUNT <= 45000).
   late-server PORT DELAY
@@ -78,12 +79,12 @@ def raw_send(dst, packet):
     s.close()
 
 
-def tcp_segment(src, sport, dst, dport, flags, seq=1000, ack=0):
+def tcp_segment(src, sport, dst, dport, flags, seq=1000, ack=0, payload=b""):
     bits = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
     fl = 0
     for c in flags:
         fl |= bits[c]
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack if "A" in flags else 0, 5 << 4, fl, 65535, 0, 0)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack if "A" in flags else 0, 5 << 4, fl, 65535, 0, 0) + payload
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
     return tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
 
@@ -152,7 +153,8 @@ def cmd_raw_tcp(a):
     if "--dsr-option" in a:
         oip, oport = a[a.index("--dsr-option") + 1].rsplit(":", 1)
         opts = dsr_option(oip, int(oport))
-    tcp = tcp_segment(src, sport, dst, dport, flags, ack=5000)
+    payload = b"x" * int(a[a.index("--payload") + 1]) if "--payload" in a else b""
+    tcp = tcp_segment(src, sport, dst, dport, flags, ack=5000, payload=payload)
     raw_send(dst, ip_header(src, dst, socket.IPPROTO_TCP, len(tcp), opts=opts) + tcp)
     print("SENT %s %s:%d -> %s:%d%s" % (flags, src, sport, dst, dport, " with DSR option" if opts else ""))
     return 0
