@@ -11,6 +11,7 @@
 #include "health/endpoint.hpp"
 #include "health/prober.hpp"
 #include "metrics/server.hpp"
+#include "nft/watch.hpp"
 #include "plan/describe.hpp"
 
 #include <poll.h>
@@ -172,6 +173,12 @@ struct Observed {
         metrics_listen = std::move(listen);
     }
 
+    void repaired()
+    {
+        std::lock_guard lock(mu);
+        ++apply.table_repairs;
+    }
+
     std::string render()
     {
         std::shared_ptr<const plan::NodePlan> p;
@@ -256,6 +263,16 @@ Health checks;
 // What nfdsrd installed in nftables: reloads and health changes update only
 // what differs from it (the first apply replaces the table: adoption).
 nft::Table nft_table;
+
+// Changes to table ip nfdsr by anyone else, seen through the nftables event
+// group: undone at once by installing the running config again (a rebuild
+// of the table). Null when the subscription failed (then every apply reads
+// the table back to find such changes, as nfdsrctl does).
+std::unique_ptr<nft::TableWatch> table_watch;
+struct Repair {
+    bool pending = false;
+    health::Clock::time_point at{};
+} repair;
 
 struct Applied {
     std::string summary;  // what is running, for STATUS=
@@ -348,9 +365,36 @@ bool apply(const Options& o, const char* why, std::string& status)
     }
 }
 
-// A backend went down or came back: install the running config's plan with
-// the prober's down set (one nftables transaction, as a reload).
-bool apply_health(const Options& o)
+// Events from the table watch: a foreign change schedules a repair; lost
+// events make the next apply compare the table with what we committed.
+void read_table_events()
+{
+    const auto seen = table_watch->read();
+    if (seen.lost) {
+        NFDSR_LOG(debug) << "nft watch: events lost (a big commit); the next apply checks the table";
+        nft_table.suspect();
+    }
+    if (!seen.foreign)
+        return;
+    std::string what;
+    for (const auto& t : seen.touched)
+        what += (what.empty() ? "" : "; ") + t;
+    if (!checks.config) {
+        NFDSR_LOG(warning) << "nft watch: table ip " << nft::kTable << " changed by another process (" << what
+                           << "); nothing is applied yet, left alone";
+        return;
+    }
+    NFDSR_LOG(warning) << "nft watch: table ip " << nft::kTable << " changed by another process (" << what
+                       << "); putting the running config back (stop nfdsrd to change the table by hand)";
+    nft_table.forget();
+    repair.pending = true;
+    repair.at = health::Clock::now();
+}
+
+// A backend went down or came back, or the table needs repair: install the
+// running config's plan with the prober's down set (one nftables
+// transaction, as a reload). `why` starts the log lines.
+bool apply_running(const Options& o, const char* why)
 {
     if (!checks.config)
         return true;
@@ -362,14 +406,14 @@ bool apply_health(const Options& o)
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;
-        NFDSR_LOG(info) << "health: applied; backends down: " << (names.empty() ? "none" : names);
+        NFDSR_LOG(info) << why << ": applied; backends down: " << (names.empty() ? "none" : names);
         observed.record(true, static_cast<double>(monotonic_usec() - start) / 1e6,
                         std::make_shared<const plan::NodePlan>(std::move(p)), checks.config->metrics_listen);
         checks.applied_down = down;
         return true;
     } catch (const std::exception& e) {
         observed.record(false, static_cast<double>(monotonic_usec() - start) / 1e6, nullptr, {});
-        NFDSR_LOG(error) << "health: apply failed (retrying): " << e.what();
+        NFDSR_LOG(error) << why << ": apply failed (retrying): " << e.what();
         return false;
     }
 }
@@ -407,6 +451,12 @@ int main(int argc, char** argv)
     std::string status;
     bool last_ok = false;
     observed.module = o.module;
+    try {
+        table_watch = std::make_unique<nft::TableWatch>();
+        nft_table.set_watched(true);
+    } catch (const std::exception& e) {
+        NFDSR_LOG(warning) << e.what() << "; changes by other processes are found at the next apply only";
+    }
     std::unique_ptr<metrics::Server> metrics_server;
     if ((last_ok = apply(o, "start", status))) {
         state.summary = status;
@@ -424,6 +474,9 @@ int main(int argc, char** argv)
     std::vector<pollfd> fds;
     for (;;) {
         fds.assign(1, pollfd{sigfd, POLLIN, 0});
+        if (table_watch)
+            fds.push_back(pollfd{table_watch->fd(), POLLIN, 0});
+        const std::size_t probes_at = fds.size();
         checks.prober.pollfds(fds);
         const std::size_t endpoints_at = fds.size();
         checks.endpoints.pollfds(fds);
@@ -432,8 +485,10 @@ int main(int argc, char** argv)
         const int et = checks.endpoints.timeout_ms(now);
         if (et >= 0 && (timeout < 0 || et < timeout))
             timeout = et;
-        if (checks.dirty) {
-            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(checks.retry_at - now).count();
+        for (auto [waiting, at] : {std::pair{checks.dirty, checks.retry_at}, std::pair{repair.pending, repair.at}}) {
+            if (!waiting)
+                continue;
+            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(at - now).count();
             const int rt = ms > 0 ? static_cast<int>(ms) : 0;
             if (timeout < 0 || rt < timeout)
                 timeout = rt;
@@ -444,13 +499,25 @@ int main(int argc, char** argv)
         }
         now = health::Clock::now();
         const std::span<const pollfd> all(fds);
-        if (!checks.prober.run(all.subspan(1, endpoints_at - 1), now).empty())
+        if (table_watch && (fds[1].revents & POLLIN))
+            read_table_events();
+        if (!checks.prober.run(all.subspan(probes_at, endpoints_at - probes_at), now).empty())
             checks.dirty = true;
         checks.endpoints.run(all.subspan(endpoints_at), now);
+        if (repair.pending && now >= repair.at) {
+            // the running config, with the prober's down set, as a health change does
+            if (apply_running(o, "nft watch: repair")) {
+                repair.pending = false;
+                checks.dirty = false;
+                observed.repaired();
+                NFDSR_LOG(info) << "nft watch: table ip " << nft::kTable << " repaired";
+            } else
+                repair.at = now + std::chrono::seconds(1);
+        }
         if (checks.dirty && now >= checks.retry_at) {
             if (checks.prober.down() == checks.applied_down) {
                 checks.dirty = false;
-            } else if (apply_health(o)) {
+            } else if (apply_running(o, "health")) {
                 checks.dirty = false;
                 publish(o, state, last_ok, state.summary);
             } else

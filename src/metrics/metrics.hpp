@@ -56,6 +56,7 @@ struct ApplySample {
     std::uint64_t errors = 0;  // failed ones
     double last_duration_seconds = 0;
     double last_success_unixtime = 0;  // 0: never
+    std::uint64_t table_repairs = 0;   // foreign changes to table ip nfdsr undone (nftables events)
 };
 
 struct Snapshot {
@@ -82,7 +83,7 @@ struct Snapshot {
 //   service_dropped_packets_total {service}   (no backend)
 //   backend_up {service,backend,node}, backend_weight {...}
 //   apply_total, apply_errors_total, apply_duration_seconds,
-//   last_apply_success_timestamp_seconds
+//   last_apply_success_timestamp_seconds, table_repairs_total
 //   module_loaded, module_info{version}, module_<counter>_total per module
 //   counter (e.g. module_opt_added_total), flows, flows_max, module_bindings
 std::string render_prometheus(const Snapshot& s);

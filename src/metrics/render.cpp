@@ -109,6 +109,10 @@ std::string render_prometheus(const Snapshot& s)
         w.header("nfdsr_last_apply_success_timestamp_seconds", "gauge",
                  "Unix time of the last successful apply (0: none).");
         w.sample("nfdsr_last_apply_success_timestamp_seconds", "", fmt_double(a.last_success_unixtime));
+        w.header("nfdsr_table_repairs_total", "counter",
+                 "Changes to table ip nfdsr by other processes, seen through nftables events and undone "
+                 "by re-applying the running config.");
+        w.sample("nfdsr_table_repairs_total", "", a.table_repairs);
     }
 
     if (s.module_queried) {

@@ -45,7 +45,7 @@ bool Table::table_is_ours() const {
 void Table::prepare(const plan::NodePlan& plan) {
     pending_ = std::make_unique<detail::Ruleset>(detail::build(plan));
     batch_.reset();
-    if (installed_ && !table_is_ours()) {
+    if (installed_ && (!watched_ || suspect_) && !table_is_ours()) {
         NFDSR_LOG(warning) << "nft: table ip nfdsr is not exactly what this process committed (objects added, "
                               "deleted or replaced by someone else); rebuilding it from what is installed";
         installed_.reset();
@@ -121,7 +121,9 @@ ChangeStats Table::commit() {
         gen_before = detail::generation();
         // The module and the routes were updated since prepare(): an update
         // or a rebuild is still only right for the table it was computed from.
-        if (basis_ && detail::inventory() != *basis_) {
+        // (Watched: a foreign change meanwhile is seen by the watch, which
+        // has the table rebuilt right after.)
+        if (basis_ && (!watched_ || suspect_) && detail::inventory() != *basis_) {
             NFDSR_LOG(warning) << "nft: table ip nfdsr changed since the change was prepared; "
                                   "rebuilding it from what is installed now";
             prepare_rebuild();
@@ -136,6 +138,8 @@ ChangeStats Table::commit() {
                      << st.messages << " messages, " << st.bytes << " bytes)";
     installed_ = std::move(pending_);
     batch_.reset();
+    suspect_ = false;
+    if (watched_ && st.messages == 0 && !installed_inventory_.empty()) return st;  // nothing to read back
     // Read back what we committed. Trusted only if no other transaction
     // (any process, any table) was committed since we read the generation:
     // otherwise the read-back might include someone else's change to our

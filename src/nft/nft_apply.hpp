@@ -62,6 +62,13 @@ public:
     void forget();
     // What commit() would send (after prepare()).
     ChangeStats pending() const;
+    // Watched (nfdsrd with a TableWatch): prepare() trusts what this process
+    // committed and reads nothing back, unless suspect() was called since
+    // the last successful commit (events were lost); a foreign change seen
+    // by the watch calls forget() instead. Not watched (the default, e.g.
+    // nfdsrctl): every prepare() compares the table with its last commit.
+    void set_watched(bool on) { watched_ = on; }
+    void suspect() { suspect_ = true; }
 
 private:
     enum class Mode { update, rebuild, replace };
@@ -77,6 +84,8 @@ private:
     std::unique_ptr<detail::Batch> batch_;
     Mode mode_ = Mode::replace;
     std::optional<std::string> basis_;  // the inventory batch_ was computed for (none: valid for any)
+    bool watched_ = false;
+    bool suspect_ = false;
 };
 
 // Replace table ip nfdsr with the ruleset for `plan`, atomically.

@@ -38,7 +38,7 @@ Snapshot sample()
     b.bytes = 0;
     svc.backends.push_back(b);
     s.services.push_back(svc);
-    s.apply = ApplySample{5, 1, 0.0125, 1700000000.5};
+    s.apply = ApplySample{5, 1, 0.0125, 1700000000.5, 3};
     s.module_queried = true;
     s.module.loaded = true;
     s.module.version = "0.1.0";
@@ -78,6 +78,7 @@ TEST_CASE("apply and module metrics")
 {
     const std::string t = render_prometheus(sample());
     CHECK(t.find("nfdsr_apply_total 5\n") != std::string::npos);
+    CHECK(t.find("nfdsr_table_repairs_total 3\n") != std::string::npos);
     CHECK(t.find("nfdsr_apply_errors_total 1\n") != std::string::npos);
     CHECK(t.find("# TYPE nfdsr_apply_duration_seconds gauge\nnfdsr_apply_duration_seconds 0.0125\n") !=
           std::string::npos);
