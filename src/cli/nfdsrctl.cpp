@@ -165,6 +165,17 @@ int cmd_plan(const Args& a)
     return exit_ok;
 }
 
+// After nfdsrctl changed the table beside a running nfdsrd: the daemon sees
+// it (nftables events) and puts its own config back within a second.
+void warn_if_daemon()
+{
+    std::string why;
+    if (const auto d = ops::read_daemon_state(why))
+        std::cerr << "nfdsrctl: warning: nfdsrd (pid " << d->pid << ") manages this node with " << d->config
+                  << ": it puts that config back within a second; to change what it runs, edit the file and "
+                     "`nfdsrctl reload`, or stop it first\n";
+}
+
 int cmd_apply(const Args& a)
 {
     expect_positional(a, 1, 1);
@@ -175,11 +186,7 @@ int cmd_apply(const Args& a)
     ops::clear_dispatch_override();
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()
               << " entry services, " << p.bindings.size() << " bindings\n";
-    std::string why;
-    if (const auto d = ops::read_daemon_state(why))
-        std::cerr << "nfdsrctl: warning: nfdsrd (pid " << d->pid << ") manages this node with " << d->config
-                  << ": its next reload or health change puts that config back; to change what it runs, edit "
-                     "the file and `nfdsrctl reload`\n";
+    warn_if_daemon();
     return exit_ok;
 }
 
@@ -312,6 +319,7 @@ int cmd_flush(const Args& a)
     expect_positional(a, 0, 0);
     ops::remove(!a.no_module);
     std::cout << "flushed table ip " << nft::kTable << (a.no_module ? "" : " and nfdsr.ko state") << "\n";
+    warn_if_daemon();
     return exit_ok;
 }
 
