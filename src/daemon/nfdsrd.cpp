@@ -10,6 +10,7 @@
 #include "config/diagnostics.hpp"
 #include "health/endpoint.hpp"
 #include "health/prober.hpp"
+#include "maglev/memo.hpp"
 #include "metrics/server.hpp"
 #include "nft/watch.hpp"
 #include "plan/describe.hpp"
@@ -329,6 +330,14 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     }
 }
 
+// How much Maglev work a plan derivation did (reused: unchanged services).
+void log_maglev_work(const maglev::Memo::Stats& before)
+{
+    const auto now = maglev::memo().stats();
+    NFDSR_LOG(info) << "plan: " << now.built - before.built << " Maglev tables computed, "
+                    << now.reused - before.reused << " reused";
+}
+
 // Loads, plans and installs; logs and returns false on any error. `status`
 // receives a one-line summary (what was applied, or why it failed).
 bool apply(const Options& o, const char* why, std::string& status)
@@ -337,8 +346,10 @@ bool apply(const Options& o, const char* why, std::string& status)
     auto seconds = [&] { return static_cast<double>(monotonic_usec() - start) / 1e6; };
     try {
         const plan::DownSet down = checks.prober.down();
+        const auto memo_before = maglev::memo().stats();
         auto loaded = ops::load(o.config, o.node, down);
         const auto& p = loaded.plan;
+        log_maglev_work(memo_before);
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
         ops::install(p, o.module, &nft_table);
         checks.adopt(loaded.config, p.node, down);
@@ -401,7 +412,9 @@ bool apply_running(const Options& o, const char* why)
     const std::uint64_t start = monotonic_usec();
     const plan::DownSet down = checks.prober.down();
     try {
+        const auto memo_before = maglev::memo().stats();
         auto p = plan::derive(*checks.config, checks.node, down);
+        log_maglev_work(memo_before);
         ops::install(p, o.module, &nft_table);
         std::string names;
         for (const auto& [svc, be] : down)

@@ -2,6 +2,7 @@
 
 #include "config/scalars.hpp"
 #include "maglev/maglev.hpp"
+#include "maglev/memo.hpp"
 
 #include <algorithm>
 
@@ -73,7 +74,7 @@ std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends
         const bool takes = b.healthy && (established || !b.draining);
         ids.push_back({backend_identity(b.addr, b.port), takes ? b.weight : 0u});
     }
-    return maglev::build(ids, table_size);
+    return maglev::memo().build(ids, table_size);
 }
 
 // Both tables of a service (EntryServicePlan::maglev_established)
@@ -254,6 +255,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name, const 
     if (!self)
         throw PlanError("node '" + std::string(node_name) + "' is not in the config's nodes list");
 
+    maglev::memo().next_round();  // tables of services that did not change are reused
     NodePlan plan;
     plan.node = self->name;
     plan.node_addr = self->address;

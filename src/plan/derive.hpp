@@ -31,6 +31,8 @@ std::string backend_identity(Ipv4 addr, std::uint16_t port);
 // buckets. Maglev's minimal disruption keeps the other backends' buckets.
 // local_only services: an entry node lists only its own backends (none:
 // empty table, the service chain drops and counts).
+// Maglev tables come from maglev::memo(): a service whose backends did not
+// change since the previous derive() (or the one before) is not recomputed.
 using DownSet = std::set<std::pair<std::string, std::string>>;
 NodePlan derive(const config::Config& config, std::string_view node_name, const DownSet& down = {});
 

@@ -1,5 +1,6 @@
 #include "maglev/hash.hpp"
 #include "maglev/maglev.hpp"
+#include "maglev/memo.hpp"
 
 #include <doctest/doctest.h>
 
@@ -207,4 +208,52 @@ TEST_CASE("1000 backends at M = 65537 build in about a millisecond")
     MESSAGE("maglev build 1000 backends, M=65537: best " << best_ms << " ms");
     // Generous bound for loaded CI machines / debug builds; the target is 1 ms.
     CHECK(best_ms < 20.0);
+}
+
+TEST_CASE("memo: the same tables as build, computed once per distinct input")
+{
+    maglev::Memo memo;
+    auto a = backends(10), b = backends(7);
+    const std::uint32_t ma = 1009, mb = 701;
+    memo.next_round();
+    CHECK(memo.build(a, ma) == maglev::build(a, ma));
+    CHECK(memo.build(b, mb) == maglev::build(b, mb));
+    CHECK(memo.build(a, ma) == maglev::build(a, ma));
+    CHECK(memo.stats().built == 2);
+    CHECK(memo.stats().reused == 1);
+
+    // a changed weight, another size, another order: each is a new table
+    // (indexes refer to the caller's order)
+    auto a2 = a;
+    a2[3].weight = 0;
+    CHECK(memo.build(a2, ma) == maglev::build(a2, ma));
+    CHECK(memo.build(a, 1013) == maglev::build(a, 1013));
+    auto rev = a;
+    std::reverse(rev.begin(), rev.end());
+    CHECK(memo.build(rev, ma) == maglev::build(rev, ma));
+    CHECK(memo.stats().built == 5);
+
+    // bad input throws as build does, and leaves nothing behind
+    auto dup = a;
+    dup[1].id = dup[0].id;
+    CHECK_THROWS_AS(memo.build(dup, ma), std::invalid_argument);
+    CHECK_THROWS_AS(memo.build(a, 1000), std::invalid_argument);
+    CHECK(memo.stats().held == 5);
+}
+
+TEST_CASE("memo: tables unused for two rounds are dropped")
+{
+    maglev::Memo memo;
+    auto a = backends(5), b = backends(6);
+    memo.next_round();
+    memo.build(a, 503);
+    memo.build(b, 601);
+    memo.next_round();  // round 2: only a used
+    memo.build(a, 503);
+    CHECK(memo.stats().held == 2);
+    memo.next_round();  // round 3: b last used in round 1: dropped
+    CHECK(memo.stats().held == 1);
+    memo.build(b, 601);
+    CHECK(memo.stats().built == 3);
+    CHECK(memo.stats().reused == 1);
 }
