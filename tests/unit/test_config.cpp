@@ -397,11 +397,7 @@ TEST_CASE("limits: backends per service, at the default limit and one past it")
 
 TEST_CASE("limits: nodes, services, backends in total; aliases cannot hide them")
 {
-    config::Limits l;
-    l.nodes = 2;
-    l.services = 2;
-    l.backends_per_service = 3;
-    l.backends_total = 5;
+    const config::Limits l{.nodes = 2, .services = 2, .backends_per_service = 3, .backends_total = 5};
     const std::string two = service_with_backends("s", 1, 3, "b") + service_with_backends("t", 2, 2);
     CHECK(errors_of(nodes_yaml + "services:\n" + two, l).empty());
 
