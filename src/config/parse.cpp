@@ -7,6 +7,7 @@
 #include "config/validate.hpp"
 #include "maglev/maglev.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <arpa/inet.h>
@@ -16,8 +17,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <istream>
 #include <regex>
-#include <sstream>
+#include <streambuf>
 
 namespace nfdsr::config {
 namespace {
@@ -52,11 +54,27 @@ std::string index(const std::string& parent, std::size_t i)
     return parent + "[" + std::to_string(i) + "]";
 }
 
+// "found more than 10000 backends, expected at most 10000 per service": the
+// one wording of every count limit, whether the streaming pass or the tree
+// check finds it.
+std::string over_limit(std::uint64_t limit, std::string_view what, std::string_view scope)
+{
+    const std::string n = std::to_string(limit);
+    return "found more than " + n + " " + std::string(what) + ", expected at most " + n + " " + std::string(scope) +
+           " (docs/config.md, Limits)";
+}
+
+std::string file_too_large(std::uint64_t limit)
+{
+    return over_limit(limit, "bytes", "in a config file");
+}
+
 class Reader {
 public:
-    explicit Reader(std::string source) : source_(std::move(source)) {}
+    Reader(std::string source, const Limits& limits) : source_(std::move(source)), limits_(limits) {}
 
     std::vector<Diagnostic>& diagnostics() { return diags_; }
+    const Limits& limits() const { return limits_; }
 
     void error(const YAML::Node& at, const std::string& path, std::string message)
     {
@@ -199,7 +217,176 @@ public:
 
 private:
     std::string source_;
+    const Limits& limits_;
     std::vector<Diagnostic> diags_;
+};
+
+// Thrown by LimitScan at the first limit exceeded (the diagnostic is in the Reader).
+struct LimitExceeded {};
+
+// One streaming pass over the YAML events before YAML::Load builds its node
+// tree (which costs ~300 bytes per value, ~4.6 KB per backend): counts the
+// values, each alias as the size of what it repeats, and the entries of
+// nodes, services and services[].backends, and stops at the first limit
+// exceeded. Memory: O(nesting depth + number of anchors).
+class LimitScan : public YAML::EventHandler {
+public:
+    LimitScan(Reader& r, const Limits& limits) : r_(r), limits_(limits) {}
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { leaf(m, a, {}); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string& v) override
+    {
+        leaf(m, a, v);
+    }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t a) override
+    {
+        const Anchor x = a < anchors_.size() ? anchors_[a] : Anchor{};
+        const Role role = begin(m, x.values, {});
+        if (role == Role::backends)  // backends: *list
+            add_backends(m, path_to(frames_.size()) + ".backends", x.items);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override
+    {
+        open(m, a, false);
+    }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override
+    {
+        open(m, a, true);
+    }
+    void OnMapEnd() override { close(); }
+
+private:
+    // What a collection is in the config's structure (only what is limited).
+    enum class Role { other, key, root, nodes, services, service, backends };
+    struct Frame {
+        bool map;
+        Role role;
+        YAML::Mark mark;
+        YAML::anchor_t anchor;
+        std::uint64_t values_before;  // values_ before this collection was counted
+        std::uint64_t items = 0;      // list entries, or mapping values seen
+        bool at_key = true;           // mapping: the next node is a key
+        std::string key;              // mapping: the key of the value being read
+    };
+    struct Anchor {
+        std::uint64_t values = 1;  // values an alias to it repeats
+        std::uint64_t items = 0;   // list entries (for backends: *list)
+    };
+
+    // Field path of frames_[0..depth) ("services[3].backends").
+    std::string path_to(std::size_t depth) const
+    {
+        std::string out;
+        for (std::size_t i = 1; i < depth; ++i) {
+            const Frame& parent = frames_[i - 1];
+            out = parent.map ? field(out, parent.key) : index(out, parent.items - 1);
+        }
+        return out;
+    }
+
+    [[noreturn]] void fail(const YAML::Mark& m, const std::string& path, std::string message)
+    {
+        r_.error(Mark{m.line + 1, m.column + 1}, path, std::move(message));
+        throw LimitExceeded{};
+    }
+
+    void add_backends(const YAML::Mark& list_mark, const std::string& path, std::uint64_t n)
+    {
+        if (n > limits_.backends_per_service)
+            fail(list_mark, path, over_limit(limits_.backends_per_service, "backends", "per service"));
+        backends_total_ += n;
+        if (backends_total_ > limits_.backends_total)
+            fail(list_mark, path, over_limit(limits_.backends_total, "backends in total", "per config"));
+    }
+
+    // Counts a new node worth `weight` values and returns its role.
+    Role begin(const YAML::Mark& m, std::uint64_t weight, std::string_view scalar)
+    {
+        values_ += weight;
+        if (values_ > limits_.yaml_values)
+            fail(m, path_to(frames_.size()),
+                 over_limit(limits_.yaml_values, "YAML values (aliases expanded)", "per config"));
+        if (frames_.empty())
+            return Role::root;
+        Frame& p = frames_.back();
+        if (p.map && p.at_key) {
+            p.at_key = false;
+            p.key = std::string(scalar);
+            return Role::key;
+        }
+        ++p.items;
+        if (p.map) {
+            p.at_key = true;
+            if (p.role == Role::root && p.key == "nodes")
+                return Role::nodes;
+            if (p.role == Role::root && p.key == "services")
+                return Role::services;
+            if (p.role == Role::service && p.key == "backends")
+                return Role::backends;
+            return Role::other;
+        }
+        const std::string here = path_to(frames_.size());
+        if (p.role == Role::nodes && p.items > limits_.nodes)
+            fail(p.mark, here, over_limit(limits_.nodes, "nodes", "per config"));
+        if (p.role == Role::services && p.items > limits_.services)
+            fail(p.mark, here, over_limit(limits_.services, "services", "per config"));
+        if (p.role == Role::backends) {
+            if (p.items > limits_.backends_per_service)
+                fail(p.mark, here, over_limit(limits_.backends_per_service, "backends", "per service"));
+            if (++backends_total_ > limits_.backends_total)
+                fail(p.mark, here, over_limit(limits_.backends_total, "backends in total", "per config"));
+        }
+        return p.role == Role::services ? Role::service : Role::other;
+    }
+
+    void leaf(const YAML::Mark& m, YAML::anchor_t a, std::string_view scalar)
+    {
+        begin(m, 1, scalar);
+        remember(a, {1, 0});
+    }
+
+    void open(const YAML::Mark& m, YAML::anchor_t a, bool map)
+    {
+        const std::uint64_t before = values_;
+        const Role role = begin(m, 1, {});
+        frames_.push_back({map, role, m, a, before});
+    }
+
+    void close()
+    {
+        const Frame f = std::move(frames_.back());
+        frames_.pop_back();
+        remember(f.anchor, {values_ - f.values_before, f.map ? 0 : f.items});
+    }
+
+    void remember(YAML::anchor_t a, Anchor x)
+    {
+        if (a == YAML::NullAnchor)
+            return;
+        if (anchors_.size() <= a)
+            anchors_.resize(a + 1);
+        anchors_[a] = x;
+    }
+
+    Reader& r_;
+    const Limits& limits_;
+    std::vector<Frame> frames_;
+    std::vector<Anchor> anchors_;  // by yaml-cpp's anchor id (1, 2, ...)
+    std::uint64_t values_ = 0;
+    std::uint64_t backends_total_ = 0;
+};
+
+// Reads a string_view as an istream without copying it.
+class ViewBuf : public std::streambuf {
+public:
+    explicit ViewBuf(std::string_view s)
+    {
+        char* p = const_cast<char*>(s.data());
+        setg(p, p, p + s.size());
+    }
 };
 
 // Node names are host names; service names become nftables chain names.
@@ -478,6 +665,35 @@ Service read_service(Reader& r, const YAML::Node& node, const std::string& path)
     return out;
 }
 
+// The count limits again on the tree, where an alias can repeat a whole list
+// (the streaming pass counts what is written). Sizes only: nothing is read.
+bool within_service_limits(Reader& r, const YAML::Node& services)
+{
+    const Limits& l = r.limits();
+    if (services.size() > l.services) {
+        r.error(services, "services", over_limit(l.services, "services", "per config"));
+        return false;
+    }
+    bool ok = true;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        const YAML::Node s = services[i];
+        const YAML::Node b = s.IsMap() ? s["backends"] : YAML::Node();
+        if (!b.IsSequence())
+            continue;
+        const std::string path = index("services", i) + ".backends";
+        if (b.size() > l.backends_per_service) {
+            r.error(b, path, over_limit(l.backends_per_service, "backends", "per service"));
+            ok = false;
+        }
+        if (total <= l.backends_total && (total += b.size()) > l.backends_total) {
+            r.error(b, path, over_limit(l.backends_total, "backends in total", "per config"));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 void read_root(Reader& r, const YAML::Node& root, Config& config)
 {
     if (!r.check_map(root, "",
@@ -520,6 +736,10 @@ void read_root(Reader& r, const YAML::Node& root, Config& config)
             }
             if (v.size() == 0)
                 r.error(v, key, "found an empty list, expected at least one node");
+            if (v.size() > r.limits().nodes) {  // (aliases can repeat a list)
+                r.error(v, key, over_limit(r.limits().nodes, "nodes", "per config"));
+                return;
+            }
             for (std::size_t i = 0; i < v.size(); ++i)
                 config.nodes.push_back(read_node(r, v[i], index(key, i)));
         } else if (key == "services") {
@@ -529,6 +749,8 @@ void read_root(Reader& r, const YAML::Node& root, Config& config)
                 r.error(v, key, "found " + describe(v) + ", expected a list of services");
                 return;
             }
+            if (!within_service_limits(r, v))
+                return;
             for (std::size_t i = 0; i < v.size(); ++i)
                 config.services.push_back(read_service(r, v[i], index(key, i)));
         }
@@ -596,16 +818,53 @@ void check_ipip(Reader& r, const Config& c)
     }
 }
 
+// Each service's Maglev table is derived (and installed) in full: the sum of
+// their sizes bounds the work and memory of everything after validation.
+void check_maglev_total(Reader& r, const Config& c)
+{
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < c.services.size(); ++i) {
+        total += c.services[i].maglev_table_size;
+        if (total > r.limits().maglev_buckets_total) {
+            const Service& s = c.services[i];
+            const bool explicit_size = std::any_of(s.marks.fields.begin(), s.marks.fields.end(),
+                                                   [](const auto& f) { return f.first == "maglev_table_size"; });
+            r.error(explicit_size ? s.marks.of("maglev_table_size") : s.marks.entity,
+                    index("services", i) + ".maglev_table_size",
+                    over_limit(r.limits().maglev_buckets_total,
+                               "Maglev buckets in total (maglev_table_size, or its default 100 x backends, summed "
+                               "over services)",
+                               "per config"));
+            return;
+        }
+    }
+}
+
 }  // namespace
 
-Config parse_text(std::string_view text, const std::string& source)
+Config parse_text(std::string_view text, const std::string& source, const Limits& limits)
 {
-    Reader r(source);
+    Reader r(source, limits);
     Config config;
     config.source = source;
+    if (text.size() > limits.file_bytes) {
+        r.error(Mark{}, "", file_too_large(limits.file_bytes));
+        throw ConfigError(std::move(r.diagnostics()));
+    }
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(text));
+        {
+            ViewBuf buf(text);
+            std::istream in(&buf);
+            YAML::Parser parser(in);
+            LimitScan scan(r, limits);
+            parser.HandleNextDocument(scan);
+        }
+        ViewBuf buf(text);
+        std::istream in(&buf);
+        root = YAML::Load(in);
+    } catch (const LimitExceeded&) {
+        throw ConfigError(std::move(r.diagnostics()));
     } catch (const YAML::ParserException& e) {
         r.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
         throw ConfigError(std::move(r.diagnostics()));
@@ -618,20 +877,28 @@ Config parse_text(std::string_view text, const std::string& source)
     read_root(r, root, config);
     validate(config, r.diagnostics());
     check_ipip(r, config);
+    check_maglev_total(r, config);
     if (!r.diagnostics().empty())
         throw ConfigError(std::move(r.diagnostics()));
     return config;
 }
 
-Config parse_file(const std::string& path)
+Config parse_file(const std::string& path, const Limits& limits)
 {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw ConfigError({Diagnostic{path, {}, "", std::string("cannot read file: ") + std::strerror(errno)}});
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_text(text.str(), path);
+    // Read at most file_bytes + 1 bytes (also from a pipe): a larger file is
+    // rejected without reading the rest.
+    std::string text;
+    std::vector<char> chunk(1 << 16);
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > limits.file_bytes)
+            throw ConfigError({Diagnostic{path, {}, "", file_too_large(limits.file_bytes)}});
+    }
+    return parse_text(text, path, limits);
 }
 
 }  // namespace nfdsr::config

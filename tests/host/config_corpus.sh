@@ -14,6 +14,11 @@
 #     the same first line and `nft list ruleset` is unchanged byte for byte.
 #     So is a valid config on a machine that is none of its nodes (the error
 #     names the addresses looked for) and an unknown --node.
+# (c) Limits (docs/config.md, "Limits"), configs generated here: one service
+#     with 1,000,000 backends (64 MB), a file over 64 MiB, a 1 KB file whose
+#     aliases expand to ~10^7 values. `nfdsrctl validate` rejects each with its
+#     first line under `ulimit -v 1048576` (1 GiB of address space: without
+#     the limits the first one needs ~4.6 GB).
 set -uo pipefail
 CTL=$1 SRC=$2
 DIR=$SRC/tests/host/configs/broken
@@ -96,6 +101,42 @@ check_rejected "apply --node nope" \
   in_ns "$CTL" apply --no-module examples/reference-lab.yaml --node nope
 unchanged "apply --node nope"
 echo "apply: ${#configs[@]} broken configs + 2 unresolvable nodes rejected, ruleset unchanged"
+
+# (c) limits, in bounded memory
+gen=$TMP/limits
+mkdir -p "$gen"
+header='nodes:
+  - {name: a, address: 192.168.10.10}
+  - {name: w, address: 192.168.10.101, pod_cidr: 10.128.0.0/9}'
+{
+  printf '%s\nservices:\n  - name: s\n    protocol: tcp\n    vip: 10.96.0.1\n    port: 80\n    backends:\n' "$header"
+  awk 'BEGIN { for (j = 1; j <= 1000000; j++)
+    printf "      - {name: b%d, address: 10.%d.%d.%d, port: 80, node: w}\n", j, 128 + int(j / 65536), int(j / 256) % 256, j % 256 }'
+} >"$gen/million-backends.yaml"
+truncate -s $((64 * 1024 * 1024 + 1)) "$gen/too-large.yaml"
+{
+  printf '%s\nservices: []\nbomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n' "$header"
+  for l in 1 2 3 4 5 6; do
+    p="*a$((l - 1))"
+    printf '  a%d: &a%d [%s, %s, %s, %s, %s, %s, %s, %s, %s, %s]\n' "$l" "$l" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p"
+  done
+} >"$gen/alias-bomb.yaml"
+limited() { (ulimit -v 1048576 && exec "$@"); }
+cd "$gen" || exit 1
+check_rejected "validate million-backends (ulimit -v 1 GiB)" \
+  "million-backends.yaml:10:7: services[0].backends: found more than 10000 backends, expected at most 10000 per service (docs/config.md, Limits)" \
+  limited "$CTL" validate million-backends.yaml
+check_rejected "validate too-large (ulimit -v 1 GiB)" \
+  "too-large.yaml: found more than 67108864 bytes, expected at most 67108864 in a config file (docs/config.md, Limits)" \
+  limited "$CTL" validate too-large.yaml
+check_rejected "validate alias-bomb (ulimit -v 1 GiB)" \
+  "alias-bomb.yaml:12:22: bomb.a6: found more than 4194304 YAML values (aliases expanded), expected at most 4194304 per config (docs/config.md, Limits)" \
+  limited "$CTL" validate alias-bomb.yaml
+check_rejected "apply million-backends (ulimit -v 1 GiB)" \
+  "million-backends.yaml:10:7: services[0].backends: found more than 10000 backends, expected at most 10000 per service (docs/config.md, Limits)" \
+  in_ns bash -c 'ulimit -v 1048576 && exec "$@"' - "$CTL" apply --no-module million-backends.yaml --node a
+unchanged "apply million-backends"
+echo "limits: 3 generated configs rejected under ulimit -v 1048576"
 
 ((fail == 0)) && echo "PASS" || echo "FAILED"
 exit $fail

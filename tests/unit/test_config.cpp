@@ -17,10 +17,10 @@ const std::string nodes_yaml = R"(nodes:
   - {name: b, address: 10.0.0.2}
 )";
 
-std::vector<Diagnostic> errors_of(const std::string& text)
+std::vector<Diagnostic> errors_of(const std::string& text, const config::Limits& limits = {})
 {
     try {
-        config::parse_text(text, "test.yaml");
+        config::parse_text(text, "test.yaml", limits);
     } catch (const config::ConfigError& e) {
         return e.diagnostics();
     }
@@ -28,9 +28,9 @@ std::vector<Diagnostic> errors_of(const std::string& text)
 }
 
 // The single diagnostic `text` must produce.
-Diagnostic only_error(const std::string& text)
+Diagnostic only_error(const std::string& text, const config::Limits& limits = {})
 {
-    auto errors = errors_of(text);
+    auto errors = errors_of(text, limits);
     REQUIRE_MESSAGE(errors.size() == 1, "errors: " << errors.size() << (errors.empty() ? "" : "\n" + errors[0].to_string()));
     return errors[0];
 }
@@ -364,6 +364,122 @@ TEST_CASE("unreadable file")
     } catch (const config::ConfigError& e) {
         CHECK(std::string(e.what()).find("/nonexistent/nfdsr.yaml: cannot read file") == 0);
     }
+}
+
+namespace {
+
+// services[] entry `name` at vip 10.1.1.<octet>:80 with n backends on node a,
+// one per line from the line after "backends:" (written as an anchor if given).
+std::string service_with_backends(const std::string& name, int octet, std::size_t n, const std::string& anchor = "")
+{
+    std::string out = "  - name: " + name + "\n    protocol: tcp\n    vip: 10.1.1." + std::to_string(octet) +
+                      "\n    port: 80\n    backends: " + (anchor.empty() ? "" : "&" + anchor) + "\n";
+    for (std::size_t i = 0; i < n; ++i)
+        out += "      - {name: b" + std::to_string(i) + ", address: 172.16." + std::to_string(i / 250) + "." +
+               std::to_string(i % 250 + 1) + ", port: 80, node: a}\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("limits: backends per service, at the default limit and one past it")
+{
+    const config::Limits defaults;
+    REQUIRE(defaults.backends_per_service == 10000);
+    // nodes_yaml is 3 lines, "services:" line 4, the service 5..9, backends from line 10
+    CHECK(errors_of(nodes_yaml + "services:\n" + service_with_backends("s", 1, 10000)).empty());
+    auto d = only_error(nodes_yaml + "services:\n" + service_with_backends("s", 1, 10001));
+    CHECK(d.path == "services[0].backends");
+    CHECK(d.mark.line == 10);
+    CHECK(d.to_string() == "test.yaml:10:7: services[0].backends: found more than 10000 backends, expected at most "
+                           "10000 per service (docs/config.md, Limits)");
+}
+
+TEST_CASE("limits: nodes, services, backends in total; aliases cannot hide them")
+{
+    const config::Limits l{.nodes = 2, .services = 2, .backends_per_service = 3, .backends_total = 5};
+    const std::string two = service_with_backends("s", 1, 3, "b") + service_with_backends("t", 2, 2);
+    CHECK(errors_of(nodes_yaml + "services:\n" + two, l).empty());
+
+    auto nodes = only_error("nodes: [{name: a, address: 10.0.0.1}, {name: b, address: 10.0.0.2}, "
+                            "{name: c, address: 10.0.0.3}]\nservices: []\n", l);
+    CHECK(nodes.path == "nodes");
+    CHECK(mentions(nodes, "found more than 2 nodes, expected at most 2 per config"));
+
+    auto services = only_error(nodes_yaml + "services:\n" + two + service_with_backends("u", 3, 1), l);
+    CHECK(services.path == "services");
+    CHECK(services.mark.line == 5);
+    CHECK(mentions(services, "found more than 2 services, expected at most 2 per config"));
+
+    auto per_service = only_error(nodes_yaml + "services:\n" + service_with_backends("s", 1, 4), l);
+    CHECK(per_service.path == "services[0].backends");
+    CHECK(mentions(per_service, "found more than 3 backends, expected at most 3 per service"));
+
+    auto total = only_error(nodes_yaml + "services:\n" + service_with_backends("s", 1, 3) +
+                                service_with_backends("t", 2, 3), l);
+    CHECK(total.path == "services[1].backends");
+    CHECK(mentions(total, "found more than 5 backends in total, expected at most 5 per config"));
+
+    // `backends: *b` repeats services[0]'s list: counted by the streaming pass
+    auto alias_list = only_error(nodes_yaml + "services:\n" + service_with_backends("s", 1, 3, "b") +
+                                     "  - {name: t, protocol: tcp, vip: 10.1.1.2, port: 80, backends: *b}\n", l);
+    CHECK(alias_list.path == "services[1].backends");
+    CHECK(mentions(alias_list, "backends in total"));
+    // a whole service repeated (`- *s`): found on the node tree, before it is read
+    auto alias_service = only_error(nodes_yaml + "services:\n  - &s {name: s, protocol: tcp, vip: 10.1.1.1, "
+                                                 "port: 80, backends: [{name: x, address: 172.16.0.5, port: 80, "
+                                                 "node: a}, {name: y, address: 172.16.0.6, port: 80, node: a}, "
+                                                 "{name: z, address: 172.16.0.7, port: 80, node: a}]}\n  - *s\n", l);
+    CHECK(alias_service.path == "services[1].backends");
+    CHECK(mentions(alias_service, "found more than 5 backends in total"));
+}
+
+TEST_CASE("limits: a small file whose aliases expand to millions of values")
+{
+    // a0 is 11 values, each level repeats the previous one 10 times: a6 is ~1.1e7
+    std::string text = nodes_yaml + "services: []\nbomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int level = 1; level <= 6; ++level) {
+        const std::string prev = "*a" + std::to_string(level - 1);
+        text += "  a" + std::to_string(level) + ": &a" + std::to_string(level) + " [" + prev;
+        for (int i = 1; i < 10; ++i)
+            text += ", " + prev;
+        text += "]\n";
+    }
+    REQUIRE(text.size() < 1000);
+    auto d = only_error(text);
+    CHECK(d.path == "bomb.a6");
+    CHECK(d.mark.line == 12);
+    CHECK(mentions(d, "found more than 4194304 YAML values (aliases expanded), expected at most 4194304 per config"));
+    // the same values written out are counted the same way
+    config::Limits l;
+    l.yaml_values = 20;
+    auto written = only_error(nodes_yaml + "services: []\nlist: [1, 2, 3, 4, 5, 6, 7, 8]\n", l);
+    CHECK(written.path == "list");
+    CHECK(mentions(written, "found more than 20 YAML values"));
+}
+
+TEST_CASE("limits: file size and the sum of Maglev table sizes")
+{
+    config::Limits l;
+    l.file_bytes = 64;
+    auto big = only_error(nodes_yaml + "services: []\n# " + std::string(64, 'x') + "\n", l);
+    CHECK(big.mark.line == 0);
+    CHECK(big.to_string() == "test.yaml: found more than 64 bytes, expected at most 64 in a config file "
+                             "(docs/config.md, Limits)");
+
+    l = {};
+    l.maglev_buckets_total = 1500;  // default M for 3 backends is 307, for 10 it is 1009
+    const std::string a = service_with_backends("s", 1, 10), b = service_with_backends("t", 2, 3);
+    CHECK(errors_of(nodes_yaml + "services:\n" + a + b, l).empty());
+    auto d = only_error(nodes_yaml + "services:\n" + a + b + service_with_backends("u", 3, 3), l);
+    CHECK(d.path == "services[2].maglev_table_size");
+    CHECK(mentions(d, "found more than 1500 Maglev buckets in total"));
+    auto given = only_error(nodes_yaml + "services:\n" + a +
+                                "  - {name: t, protocol: tcp, vip: 10.1.1.2, port: 80, maglev_table_size: 499,\n"
+                                "     backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}\n",
+                            l);
+    CHECK(given.path == "services[1].maglev_table_size");
+    CHECK(given.mark.line == 20);
 }
 
 TEST_CASE("scalar parsers are strict")
