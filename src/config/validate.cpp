@@ -3,7 +3,11 @@
 #include "config/scalars.hpp"
 #include "maglev/maglev.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <iterator>
+#include <unordered_map>
 #include <map>
 #include <set>
 #include <tuple>
@@ -172,59 +176,119 @@ private:
     // Two services must not claim the same (address, protocol, port): the
     // entry node could not tell them apart. NodePort services claim every
     // entry node's address.
+    // Node by name, built once (Config::find_node is a linear scan).
+    const Node* node_named(const std::string& name)
+    {
+        if (nodes_by_name_.empty())
+            for (const auto& n : c_.nodes)
+                nodes_by_name_.emplace(n.name, &n);
+        auto it = nodes_by_name_.find(name);
+        return it == nodes_by_name_.end() ? nullptr : it->second;
+    }
+
+    // Who claims a port: the service addresses (VIP, or each entry node's
+    // address for a NodePort) of one protocol and port, first claimant by
+    // address. `addresses` is filled only once a second service shares the
+    // protocol and port (materialize()): a config of distinct ports costs
+    // O(services), not O(services x entry nodes).
+    struct PortClaims {
+        std::vector<std::size_t> node_port_services;  // in config order
+        std::map<std::uint32_t, std::size_t> addresses;
+        bool materialized = false;
+    };
+
+    std::vector<Ipv4> addresses_of(const Service& s)
+    {
+        std::vector<Ipv4> out;
+        if (s.node_port) {
+            for (const auto& name : s.entry_nodes)
+                if (const Node* n = node_named(name))
+                    out.push_back(n->address);
+        } else if (s.vip && s.port) {
+            out.push_back(*s.vip);
+        }
+        return out;
+    }
+
+    void materialize(PortClaims& g)
+    {
+        if (g.materialized)
+            return;
+        g.materialized = true;
+        for (std::size_t j : g.node_port_services)
+            for (Ipv4 a : addresses_of(c_.services[j]))
+                g.addresses.emplace(a.be, j);
+    }
+
     void check_service_addresses()
     {
-        std::map<std::tuple<std::uint32_t, Protocol, std::uint16_t>, std::size_t> claimed;
+        std::map<std::pair<Protocol, std::uint16_t>, PortClaims> claims;
         for (std::size_t i = 0; i < c_.services.size(); ++i) {
             const Service& s = c_.services[i];
-            std::vector<Ipv4> addresses;
             std::uint16_t port = 0;
-            if (s.node_port) {
+            if (s.node_port)
                 port = *s.node_port;
-                for (const auto& name : s.entry_nodes)
-                    if (const Node* n = c_.find_node(name))
-                        addresses.push_back(n->address);
-            } else if (s.vip && s.port) {
+            else if (s.vip && s.port)
                 port = *s.port;
-                addresses.push_back(*s.vip);
+            else
+                continue;
+            PortClaims& g = claims[{s.protocol, port}];
+            if (s.node_port && g.node_port_services.empty() && !g.materialized) {
+                g.node_port_services.push_back(i);  // alone so far: nothing to compare
+                continue;
             }
-            for (Ipv4 a : addresses) {
-                auto [it, fresh] = claimed.emplace(std::make_tuple(a.be, s.protocol, port), i);
+            materialize(g);
+            for (Ipv4 a : addresses_of(s)) {
+                auto [it, fresh] = g.addresses.emplace(a.be, i);
                 if (!fresh && it->second != i)
                     error(s.marks.entity, index("services", i),
                           "found " + format_ipv4(a) + ":" + std::to_string(port) + "/" + proto_name(s.protocol) +
                               " already used by " + index("services", it->second) + " ('" +
                               c_.services[it->second].name + "'), expected a unique service address");
             }
+            if (s.node_port)
+                g.node_port_services.push_back(i);
         }
         // health_check_node_port: TCP on each entry node's own address; it
         // must not be a service address nor another service's health port.
-        std::map<std::pair<std::uint32_t, std::uint16_t>, std::size_t> health;
-        for (std::size_t i = 0; i < c_.services.size(); ++i) {
-            const Service& s = c_.services[i];
-            if (!s.health_check_node_port)
+        // Per port, as above: entry nodes are walked only for a port that a
+        // service or another health check also uses.
+        std::map<std::uint16_t, std::vector<std::size_t>> health_users;
+        for (std::size_t i = 0; i < c_.services.size(); ++i)
+            if (c_.services[i].health_check_node_port)
+                health_users[*c_.services[i].health_check_node_port].push_back(i);
+        for (auto& [port, users] : health_users) {
+            auto svc_claims = claims.find({Protocol::tcp, port});
+            if (svc_claims == claims.end() && users.size() < 2)
                 continue;
-            const std::uint16_t port = *s.health_check_node_port;
-            const std::string path = index("services", i) + ".health_check_node_port";
-            for (const auto& name : s.entry_nodes) {
-                const Node* n = c_.find_node(name);
-                if (!n)
-                    continue;
-                auto svc = claimed.find(std::make_tuple(n->address.be, Protocol::tcp, port));
-                if (svc != claimed.end()) {
-                    error(s.marks.of("health_check_node_port"), path,
-                          "found " + std::to_string(port) + ", which " + index("services", svc->second) + " ('" +
-                              c_.services[svc->second].name + "') uses on " + format_ipv4(n->address) +
-                              ", expected a port no service uses");
-                    break;
-                }
-                auto [it, fresh] = health.emplace(std::make_pair(n->address.be, port), i);
-                if (!fresh && it->second != i) {
-                    error(s.marks.of("health_check_node_port"), path,
-                          "found " + std::to_string(port) + ", already the health_check_node_port of " +
-                              index("services", it->second) + " ('" + c_.services[it->second].name + "') on " +
-                              format_ipv4(n->address) + ", expected a unique port");
-                    break;
+            if (svc_claims != claims.end())
+                materialize(svc_claims->second);
+            std::map<std::uint32_t, std::size_t> health;  // entry node address -> first service
+            for (std::size_t i : users) {
+                const Service& s = c_.services[i];
+                const std::string path = index("services", i) + ".health_check_node_port";
+                for (const auto& name : s.entry_nodes) {
+                    const Node* n = node_named(name);
+                    if (!n)
+                        continue;
+                    if (svc_claims != claims.end()) {
+                        auto svc = svc_claims->second.addresses.find(n->address.be);
+                        if (svc != svc_claims->second.addresses.end()) {
+                            error(s.marks.of("health_check_node_port"), path,
+                                  "found " + std::to_string(port) + ", which " + index("services", svc->second) +
+                                      " ('" + c_.services[svc->second].name + "') uses on " +
+                                      format_ipv4(n->address) + ", expected a port no service uses");
+                            break;
+                        }
+                    }
+                    auto [it, fresh] = health.emplace(n->address.be, i);
+                    if (!fresh && it->second != i) {
+                        error(s.marks.of("health_check_node_port"), path,
+                              "found " + std::to_string(port) + ", already the health_check_node_port of " +
+                                  index("services", it->second) + " ('" + c_.services[it->second].name + "') on " +
+                                  format_ipv4(n->address) + ", expected a unique port");
+                        break;
+                    }
                 }
             }
         }
@@ -236,34 +300,57 @@ private:
     // and it would drop the DSR option as unbound.
     void check_backend_placement()
     {
+        // node addresses, and pod CIDRs sorted by first address (disjoint:
+        // check_nodes), so each backend costs O(log nodes)
+        std::map<std::uint32_t, std::size_t> by_address;
+        std::map<std::uint32_t, std::size_t> by_cidr_start;  // host order first address -> node index
+        for (std::size_t ni = 0; ni < c_.nodes.size(); ++ni) {
+            const Node& n = c_.nodes[ni];
+            if (n.name.empty())
+                continue;
+            by_address.emplace(ntohl(n.address.be), ni);
+            if (n.pod_cidr)
+                by_cidr_start.emplace(ntohl(n.pod_cidr->network.be), ni);
+        }
         for (std::size_t si = 0; si < c_.services.size(); ++si) {
             const Service& s = c_.services[si];
             for (std::size_t bi = 0; bi < s.backends.size(); ++bi) {
                 const Backend& b = s.backends[bi];
-                if (b.address.be == 0 || b.node.empty() || !c_.find_node(b.node))
+                if (b.address.be == 0 || b.node.empty() || !node_named(b.node))
                     continue;
-                for (std::size_t ni = 0; ni < c_.nodes.size(); ++ni) {
-                    const Node& n = c_.nodes[ni];
-                    if (n.name.empty() || n.name == b.node)
-                        continue;
-                    std::string where_text;
-                    if (n.address == b.address)
-                        where_text = "the address of " + index("nodes", ni) + " ('" + n.name + "')";
-                    else if (n.pod_cidr && cidr_contains(*n.pod_cidr, b.address))
-                        where_text = "in " + index("nodes", ni) + ".pod_cidr ('" + n.name + "')";
-                    else
-                        continue;
-                    error(b.marks.of("node"), index(index("services", si) + ".backends", bi) + ".node",
-                          "found node '" + b.node + "' but the backend address " + format_ipv4(b.address) + " is " +
-                              where_text + ", expected node '" + n.name + "'");
-                    break;
+                const std::uint32_t host = ntohl(b.address.be);
+                // the lowest-numbered other node that has this address or a
+                // pod CIDR holding it (as a scan of nodes[] in order would find)
+                std::size_t best = c_.nodes.size();
+                bool is_address = false;
+                if (auto it = by_address.find(host); it != by_address.end() && c_.nodes[it->second].name != b.node) {
+                    best = it->second;
+                    is_address = true;
                 }
+                if (auto it = by_cidr_start.upper_bound(host); it != by_cidr_start.begin()) {
+                    const std::size_t ni = std::prev(it)->second;
+                    const Node& n = c_.nodes[ni];
+                    if (ni < best && n.name != b.node && cidr_contains(*n.pod_cidr, b.address)) {
+                        best = ni;
+                        is_address = false;
+                    }
+                }
+                if (best == c_.nodes.size())
+                    continue;
+                const Node& n = c_.nodes[best];
+                const std::string where_text =
+                    is_address ? "the address of " + index("nodes", best) + " ('" + n.name + "')"
+                               : "in " + index("nodes", best) + ".pod_cidr ('" + n.name + "')";
+                error(b.marks.of("node"), index(index("services", si) + ".backends", bi) + ".node",
+                      "found node '" + b.node + "' but the backend address " + format_ipv4(b.address) + " is " +
+                          where_text + ", expected node '" + n.name + "'");
             }
         }
     }
 
     Config& c_;
     std::vector<Diagnostic>& out_;
+    std::unordered_map<std::string, const Node*> nodes_by_name_;
 };
 
 }  // namespace

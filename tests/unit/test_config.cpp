@@ -195,6 +195,61 @@ TEST_CASE("two services on the same address, protocol and port")
     CHECK(mentions(d, "10.0.0.2:30000/tcp already used by services[0] ('s1')"));
 }
 
+TEST_CASE("service addresses: NodePorts on disjoint entry nodes share a port; a VIP on a node address does not")
+{
+    const std::string three = R"(nodes:
+  - {name: a, address: 10.0.0.1}
+  - {name: b, address: 10.0.0.2}
+  - {name: c, address: 10.0.0.3}
+services:
+  - {name: s1, protocol: tcp, node_port: 30000, entry_nodes: [a], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s2, protocol: tcp, node_port: 30000, entry_nodes: [b], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)";
+    CHECK(errors_of(three).empty());
+    auto d = only_error(three + R"(  - {name: s3, protocol: tcp, vip: 10.0.0.2, port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[2]");
+    CHECK(mentions(d, "10.0.0.2:30000/tcp already used by services[1] ('s2')"));
+    d = only_error(three + R"(  - {name: s3, protocol: tcp, node_port: 30000, entry_nodes: [c, a], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[2]");
+    CHECK(mentions(d, "10.0.0.1:30000/tcp already used by services[0] ('s1')"));
+}
+
+TEST_CASE("health_check_node_port: one per entry node address")
+{
+    auto d = only_error(nodes_yaml + R"(services:
+  - {name: s1, protocol: tcp, node_port: 30000, health_check_node_port: 31000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s2, protocol: tcp, node_port: 30001, health_check_node_port: 31000, entry_nodes: [b], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[1].health_check_node_port");
+    CHECK(mentions(d, "found 31000, already the health_check_node_port of services[0] ('s1') on 10.0.0.2"));
+    d = only_error(nodes_yaml + R"(services:
+  - {name: s1, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+  - {name: s2, protocol: tcp, node_port: 30001, health_check_node_port: 30000, entry_nodes: [b], backends: [{name: x, address: 172.16.0.5, port: 80, node: a}]}
+)");
+    CHECK(mentions(d, "found 30000, which services[0] ('s1') uses on 10.0.0.2, expected a port no service uses"));
+}
+
+TEST_CASE("backend placement: another node's own address or pod CIDR names the node")
+{
+    const std::string cidrs = R"(nodes:
+  - {name: a, address: 10.0.0.1, pod_cidr: 172.16.1.0/24}
+  - {name: b, address: 10.0.0.2, pod_cidr: 172.16.2.0/24}
+  - {name: c, address: 10.0.0.3, pod_cidr: 172.16.3.0/24}
+services:
+)";
+    CHECK(errors_of(cidrs + R"(  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.2.9, port: 80, node: b}, {name: y, address: 10.0.0.3, port: 80, node: c}, {name: z, address: 10.9.9.9, port: 80, node: a}]}
+)").empty());
+    auto d = only_error(cidrs + R"(  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 172.16.3.200, port: 80, node: a}]}
+)");
+    CHECK(d.path == "services[0].backends[0].node");
+    CHECK(mentions(d, "found node 'a' but the backend address 172.16.3.200 is in nodes[2].pod_cidr ('c'), expected node 'c'"));
+    d = only_error(cidrs + R"(  - {name: s, protocol: tcp, node_port: 30000, backends: [{name: x, address: 10.0.0.2, port: 80, node: c}]}
+)");
+    CHECK(mentions(d, "found node 'c' but the backend address 10.0.0.2 is the address of nodes[1] ('b'), expected node 'b'"));
+}
+
 TEST_CASE("backend on an unknown node")
 {
     auto d = only_error(nodes_yaml + R"(services:
