@@ -512,7 +512,9 @@ int main(int argc, char** argv)
         }
         now = health::Clock::now();
         const std::span<const pollfd> all(fds);
-        if (table_watch && (fds[1].revents & POLLIN))
+        // POLLERR: the socket's buffer overflowed (its pending ENOBUFS is
+        // read, and cleared, by read(); left unread, poll() would return at once forever)
+        if (table_watch && (fds[1].revents & (POLLIN | POLLERR)))
             read_table_events();
         if (!checks.prober.run(all.subspan(probes_at, endpoints_at - probes_at), now).empty())
             checks.dirty = true;

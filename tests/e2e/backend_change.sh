@@ -67,7 +67,7 @@ for round in opt:weight0 ipip:removed; do
   # shellcheck disable=SC2086
   echo "    connections on webpod1: $(established_in webpod1 $ports), on webpod2: $moved"
   # shellcheck disable=SC2086
-  first_moved=$(ports_in webpod2 $ports | head -n1)
+  first_moved=$(ports_in webpod2 $ports | sed -n 1p) # sed reads all: no SIGPIPE under pipefail
   out=$(lab_exec k8s-s nfdsrctl apply "$cfg_dir/$mode-$change.yaml" 2>&1) || { echo "$out"; lab_fail "apply $change"; }
   if [[ -n $first_moved ]]; then
     lab_exec test-pc python3 "$TRAFFIC_PY" raw-tcp 192.168.10.200 "$first_moved" 192.168.10.10 31618 A \
