@@ -245,7 +245,7 @@ public:
         const Anchor x = a < anchors_.size() ? anchors_[a] : Anchor{};
         const Role role = begin(m, x.values, {});
         if (role == Role::backends)  // backends: *list
-            add_backends(m, path_to(frames_.size()) + ".backends", x.items);
+            count_backends(m, path_to(frames_.size()) + ".backends", x.items, x.items);
     }
     void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override
     {
@@ -293,11 +293,14 @@ private:
         throw LimitExceeded{};
     }
 
-    void add_backends(const YAML::Mark& list_mark, const std::string& path, std::uint64_t n)
+    // A service's backends list holds `in_service` entries so far, `added` of
+    // them new (one item, or a whole aliased list).
+    void count_backends(const YAML::Mark& list_mark, const std::string& path, std::uint64_t in_service,
+                        std::uint64_t added)
     {
-        if (n > limits_.backends_per_service)
+        if (in_service > limits_.backends_per_service)
             fail(list_mark, path, over_limit(limits_.backends_per_service, "backends", "per service"));
-        backends_total_ += n;
+        backends_total_ += added;
         if (backends_total_ > limits_.backends_total)
             fail(list_mark, path, over_limit(limits_.backends_total, "backends in total", "per config"));
     }
@@ -333,12 +336,8 @@ private:
             fail(p.mark, here, over_limit(limits_.nodes, "nodes", "per config"));
         if (p.role == Role::services && p.items > limits_.services)
             fail(p.mark, here, over_limit(limits_.services, "services", "per config"));
-        if (p.role == Role::backends) {
-            if (p.items > limits_.backends_per_service)
-                fail(p.mark, here, over_limit(limits_.backends_per_service, "backends", "per service"));
-            if (++backends_total_ > limits_.backends_total)
-                fail(p.mark, here, over_limit(limits_.backends_total, "backends in total", "per config"));
-        }
+        if (p.role == Role::backends)
+            count_backends(p.mark, here, p.items, 1);
         return p.role == Role::services ? Role::service : Role::other;
     }
 
@@ -826,11 +825,8 @@ void check_maglev_total(Reader& r, const Config& c)
     for (std::size_t i = 0; i < c.services.size(); ++i) {
         total += c.services[i].maglev_table_size;
         if (total > r.limits().maglev_buckets_total) {
-            const Service& s = c.services[i];
-            const bool explicit_size = std::any_of(s.marks.fields.begin(), s.marks.fields.end(),
-                                                   [](const auto& f) { return f.first == "maglev_table_size"; });
-            r.error(explicit_size ? s.marks.of("maglev_table_size") : s.marks.entity,
-                    index("services", i) + ".maglev_table_size",
+            // the field's line if it is set, else the service's (FieldMarks::of)
+            r.error(c.services[i].marks.of("maglev_table_size"), index("services", i) + ".maglev_table_size",
                     over_limit(r.limits().maglev_buckets_total,
                                "Maglev buckets in total (maglev_table_size, or its default 100 x backends, summed "
                                "over services)",

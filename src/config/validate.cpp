@@ -92,7 +92,7 @@ private:
             std::set<std::string> seen;
             for (std::size_t i = 0; i < s.entry_nodes.size(); ++i) {
                 const auto& name = s.entry_nodes[i];
-                if (!c_.find_node(name))
+                if (!node_named(name))
                     error(s.marks.of("entry_nodes"), index(path + ".entry_nodes", i),
                           "found unknown node '" + name + "', expected a name from nodes[]");
                 if (!seen.insert(name).second)
@@ -115,7 +115,7 @@ private:
                 error(b.marks.of("drain"), bpath + ".drain",
                       "found drain: true on a UDP service, expected it only on TCP services (for UDP, weight: 0 "
                       "takes the backend out)");
-            if (!b.node.empty() && !c_.find_node(b.node))
+            if (!b.node.empty() && !node_named(b.node))
                 error(b.marks.of("node"), bpath + ".node",
                       "found unknown node '" + b.node + "', expected a name from nodes[]");
             if (!b.name.empty()) {
@@ -176,7 +176,8 @@ private:
     // Two services must not claim the same (address, protocol, port): the
     // entry node could not tell them apart. NodePort services claim every
     // entry node's address.
-    // Node by name, built once (Config::find_node is a linear scan).
+    // Node by name, built once (Config::find_node is a linear scan); the
+    // first of duplicate names, as find_node.
     const Node* node_named(const std::string& name)
     {
         if (nodes_by_name_.empty())
