@@ -53,9 +53,7 @@ for round in opt:weight0 ipip:removed; do
   echo "== dispatch $mode, webpod2 $change"
   rst=$(e2e_counter k8s-w1 rst_unrecorded); rst=${rst:-0}
   rec=$(e2e_counter k8s-w1 flow_recovered); rec=${rec:-0}
-  lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 20
-  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
-  grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no connections"; }
+  e2e_idle_start "idle-$mode" 192.168.10.10 31618 20
   ports=$(sed -n 's/^ready: .* ports //p' "$LAB_LOG/idle-$mode.log")
   # shellcheck disable=SC2086
   moved=$(established_in webpod2 $ports)
@@ -72,9 +70,7 @@ for round in opt:weight0 ipip:removed; do
       sleep 0.1
     done
   fi
-  kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
-  for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
-  sed 's/^/    /' "$LAB_LOG/idle-$mode.log"
+  e2e_idle_wake "idle-$mode"
   summary=$(grep '^after idling' "$LAB_LOG/idle-$mode.log")
   e2e_observe "$mode, webpod2 $change: the $moved moved connections were reset, none stalled ($summary)" \
     "$([[ $summary == "after idling: $((20 - moved)) of 20 connections echo ($moved reset, 0 stalled)" ]] && echo 0 || echo 1)"

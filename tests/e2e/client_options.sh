@@ -22,10 +22,8 @@ for mode in opt ipip; do
 
   pcap=$E2E_OUT/options-$mode-webpod1.pcap
   lab_capture_start webpod1 eth0 "tcp" "$pcap"
-  lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 3
-  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
+  e2e_idle_start "idle-$mode" 192.168.10.10 31618 3
   ports=$(sed -n 's/^ready: .* ports //p' "$LAB_LOG/idle-$mode.log")
-  [[ -n $ports ]] || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no idle connections"; }
 
   out=$(lab_exec test-pc nfdsr-tcp-probe --timeout 3000 --ip-option "$opt2" 192.168.10.10 31618 2>&1) && rc=0 || rc=$?
   e2e_observe "$mode: SYN with a client's DSR option gets no answer (probe exit $rc: ${out:0:60})" $((rc == 1 ? 0 : 1))
@@ -35,9 +33,7 @@ for mode in opt ipip; do
   done
   # the established connections echo on, as stream1 (a re-pointed flow would
   # answer as :31621 and the client would drop it)
-  kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
-  for ((i = 0; i < 300; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
-  cat "$LAB_LOG/idle-$mode.log" | sed 's/^/    /'
+  e2e_idle_wake "idle-$mode"
   e2e_observe "$mode: 3 established connections unaffected by 6 spoofed segments with options" \
     "$(grep -q '^after idling: 3 of 3' "$LAB_LOG/idle-$mode.log" && echo 0 || echo 1)"
   lab_capture_stop "$pcap"

@@ -60,3 +60,24 @@ e2e_observe() { # DESCRIPTION CONDITION-RESULT(0/1)
   if [[ $2 == 0 ]]; then echo "PASS $1"; else echo "FAIL $1"; E2E_FAILED=1; fi
 }
 e2e_finish() { ((E2E_FAILED == 0)) || lab_fail "some observations failed"; }
+
+# e2e_idle_start NAME IP PORT N: N connections from test-pc to an echo server
+# at IP:PORT (tests/e2e/traffic.py idle-conns, one echo each), then idle; back
+# once all N echoed (fails the test with the log otherwise). Their client
+# ports: sed -n 's/^ready: .* ports //p' "$LAB_LOG/NAME.log".
+e2e_idle_start() {
+  local name=$1 log=$LAB_LOG/$1.log i
+  lab_spawn test-pc "$name" python3 "$NFDSR_SRC_DIR/tests/e2e/traffic.py" idle-conns "$2" "$3" "$4"
+  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$log" && break; sleep 0.1; done
+  grep -q '^ready' "$log" || { cat "$log"; lab_fail "$name: no idle connections"; }
+}
+
+# e2e_idle_wake NAME: one more echo on each connection (SIGUSR1), waits for
+# the report and prints the log indented; the last line reads "after idling:
+# K of N connections echo (R reset, S stalled)".
+e2e_idle_wake() {
+  local log=$LAB_LOG/$1.log i
+  kill -USR1 "$(cat "$LAB_RUN/$1.pid")"
+  for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$log" && break; sleep 0.1; done
+  sed 's/^/    /' "$log"
+}

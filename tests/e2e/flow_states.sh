@@ -42,9 +42,7 @@ for mode in opt ipip; do
 
   evicted=$(ctr k8s-w1 flow_evicted)
   est=$(ctr k8s-w1 flow_evicted_established)
-  lab_spawn test-pc "idle-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 10
-  for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
-  grep -q '^ready' "$LAB_LOG/idle-$mode.log" || { cat "$LAB_LOG/idle-$mode.log"; lab_fail "$mode: no idle connections"; }
+  e2e_idle_start "idle-$mode" 192.168.10.10 31618 10
   flood_src=192.168.10.201; [[ $mode == ipip ]] && flood_src=192.168.10.202
   traffic test-pc syn-flood "$flood_src" 192.168.10.10 31615 1024 | sed 's/^/    /'
   # the SYNs are counted through before the connections speak again
@@ -52,9 +50,7 @@ for mode in opt ipip; do
     (($(ctr k8s-w1 flow_evicted) - evicted >= 500)) && break
     sleep 0.2
   done
-  kill -USR1 "$(cat "$LAB_RUN/idle-$mode.pid")"
-  for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/idle-$mode.log" && break; sleep 0.1; done
-  sed 's/^/    /' "$LAB_LOG/idle-$mode.log"
+  e2e_idle_wake "idle-$mode"
   e2e_observe "$mode: 10 idle established connections echo after 1,024 SYNs" \
     "$(grep -q '^after idling: 10 of 10' "$LAB_LOG/idle-$mode.log" && echo 0 || echo 1)"
   d_evicted=$(($(ctr k8s-w1 flow_evicted) - evicted))
@@ -62,22 +58,15 @@ for mode in opt ipip; do
   e2e_observe "$mode: the flood is counted (flow_evicted +$d_evicted), no established flow evicted (+$d_est)" \
     $((d_evicted >= 500 && d_est == 0 ? 0 : 1))
 
-  lab_spawn test-pc "gone-$mode" python3 "$TRAFFIC_PY" idle-conns 192.168.10.10 31618 10
-  lab_spawn test-pc "gone-ctl-$mode" python3 "$TRAFFIC_PY" idle-conns 172.16.2.214 7000 10
-  for log in "gone-$mode" "gone-ctl-$mode"; do
-    for ((i = 0; i < 300; i++)); do grep -q '^ready' "$LAB_LOG/$log.log" && break; sleep 0.1; done
-    grep -q '^ready' "$LAB_LOG/$log.log" || { cat "$LAB_LOG/$log.log"; lab_fail "$mode: no idle connections ($log)"; }
-  done
+  e2e_idle_start "gone-$mode" 192.168.10.10 31618 10
+  e2e_idle_start "gone-ctl-$mode" 172.16.2.214 7000 10
   rmmod nfdsr || lab_fail "$mode: rmmod nfdsr"
   lab_load_module || lab_fail "$mode: reload nfdsr.ko"
   e2e_apply_all
   flows=$(lab_exec k8s-w1 nfdsrctl show -o json | sed -n 's/.*"flow_count": *\([0-9]*\).*/\1/p' | head -n1)
   e2e_observe "$mode: no flow record left on k8s-w1 after the reload (${flows:-?})" $((${flows:-1} == 0 ? 0 : 1))
-  for log in "gone-$mode" "gone-ctl-$mode"; do
-    kill -USR1 "$(cat "$LAB_RUN/$log.pid")"
-    for ((i = 0; i < 600; i++)); do grep -q '^after idling' "$LAB_LOG/$log.log" && break; sleep 0.1; done
-    sed 's/^/    /' "$LAB_LOG/$log.log"
-  done
+  e2e_idle_wake "gone-$mode"
+  e2e_idle_wake "gone-ctl-$mode"
   e2e_observe "$mode: control: 10 idle connections straight to the pod echo after the reload" \
     "$(grep -q '^after idling: 10 of 10' "$LAB_LOG/gone-ctl-$mode.log" && echo 0 || echo 1)"
   e2e_observe "$mode: 10 idle connections whose records were lost echo as the service" \
