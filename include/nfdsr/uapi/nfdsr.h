@@ -28,9 +28,12 @@
  *
  * prerouting:
  *   -300 nft  classify: notrack DSR traffic, set the entry mark
- *   -290 kmod entry attach: add the option to marked packets (pre-DNAT, so
- *             the header still names the service address the client used)
- *   -280 nft  dispatch: Maglev pick + stateless destination rewrite
+ *   -290 kmod entry: for marked packets, look the service up in the
+ *             module's service table, add the option (while the header
+ *             still names the service address the client used), pick the
+ *             backend from the service's Maglev table, rewrite the
+ *             destination statelessly and set the route mark (ipip)
+ *   -280 nft  dispatch: local clients' exemption only (no per-service rules)
  *   -270 kmod backend ingress: MTU check for what we attached, validate and
  *             strip options for local backends, record the flow
  * postrouting:
@@ -66,6 +69,32 @@ enum nfdsr_cmd {
 	 * the manager restores if the rest of an apply fails after SET.
 	 */
 	NFDSR_CMD_BINDING_DUMP,
+	/*
+	 * Create or replace one service (entry or tunnel) of the service table:
+	 * top-level attributes NFDSR_A_SVC_* (see enum nfdsr_svc_attr for the
+	 * layout). The Maglev table is computed by the manager (the same table
+	 * `nfdsrctl trace` predicts from) and only validated here. A replace
+	 * is atomic per service (RCU): a packet sees the old or the new one;
+	 * per-backend counters of backends (address, port) present in both
+	 * carry over. On any validation error nothing changes.
+	 */
+	NFDSR_CMD_SVC_SET,
+	/* Remove one service: NFDSR_A_SVC_PROTO, _VIP, _PORT, _KIND. ENOENT if absent. */
+	NFDSR_CMD_SVC_DEL,
+	/*
+	 * Dump the service table, one message per service, with the same
+	 * attributes as SVC_SET (Maglev tables included, so a manager can
+	 * restore what it read) plus per-backend counters.
+	 */
+	NFDSR_CMD_SVC_DUMP,
+	/*
+	 * The packet tracer: which backend would this namespace's entry path
+	 * pick for a packet? Request: NFDSR_A_SVC_PROTO, _VIP, _PORT, _KIND and
+	 * NFDSR_A_LOOKUP_CLIENT_IP, _CLIENT_PORT, _TCP_FLAGS. Reply: the same
+	 * plus NFDSR_A_LOOKUP_BUCKET, _BACKEND (a nest as in SVC_SET) and
+	 * _TABLE. Reads only: no drain-flow record is made or refreshed.
+	 */
+	NFDSR_CMD_SVC_LOOKUP,
 	__NFDSR_CMD_MAX,
 };
 #define NFDSR_CMD_MAX (__NFDSR_CMD_MAX - 1)
@@ -89,6 +118,40 @@ enum nfdsr_attr {
 	NFDSR_A_HOOKS,             /* u8, GET reply: 1 while the module's netfilter
 	                            * hooks are registered in this namespace
 	                            * (configured; 0 after FLUSH) */
+	NFDSR_A_ROUTE_MARK_MASK,   /* u32, SET: mark bits the entry path may set
+	                            * as a backend's route mark (dispatch ipip);
+	                            * must not overlap the entry mark. Default 0. */
+	NFDSR_A_SVC_COUNT,         /* u32, GET reply: services in the table */
+	/* ---- one service (SVC_SET / SVC_DEL / SVC_DUMP / SVC_LOOKUP) ---- */
+	NFDSR_A_SVC_PROTO,         /* u8: IPPROTO_TCP or IPPROTO_UDP */
+	NFDSR_A_SVC_VIP,           /* be32: service address (VIP or node address) */
+	NFDSR_A_SVC_PORT,          /* be16: service port (port or node_port), non-zero */
+	NFDSR_A_SVC_KIND,          /* u8: enum nfdsr_svc_kind */
+	NFDSR_A_SVC_FLAGS,         /* u32: NFDSR_SVC_F_* */
+	NFDSR_A_SVC_HASH_SEED,     /* u32: seed of jhash(client ip . client port) */
+	NFDSR_A_SVC_BACKEND,       /* nest of enum nfdsr_svc_backend_attr; repeated,
+	                            * in order: backend i of the Maglev tables is the
+	                            * i-th one; 0 .. NFDSR_SVC_BACKENDS_LIMIT */
+	NFDSR_A_SVC_TABLE_SIZE,    /* u32: M of the Maglev table, 0 (no backend takes
+	                            * new connections: dropped, counted) or a
+	                            * prime <= NFDSR_MAGLEV_SIZE_LIMIT */
+	NFDSR_A_SVC_TABLE,         /* binary: u16 backend indices, host byte order,
+	                            * repeated chunks of at most NFDSR_TABLE_CHUNK
+	                            * entries, concatenated in order to M entries;
+	                            * every entry < the number of backends */
+	NFDSR_A_SVC_EST_TABLE_SIZE,/* u32, only while a backend drains: M of the
+	                            * table from before the drain (absent/0: none) */
+	NFDSR_A_SVC_EST_TABLE,     /* binary: as NFDSR_A_SVC_TABLE, for the
+	                            * established table */
+	NFDSR_A_SVC_NO_BACKEND,    /* u64, dump: packets dropped because the table
+	                            * had no backend for them */
+	NFDSR_A_LOOKUP_CLIENT_IP,  /* be32 */
+	NFDSR_A_LOOKUP_CLIENT_PORT,/* be16 */
+	NFDSR_A_LOOKUP_TCP_FLAGS,  /* u8: TCP flags of the packet (0 for UDP) */
+	NFDSR_A_LOOKUP_BUCKET,     /* u32, reply: the bucket in the table used */
+	NFDSR_A_LOOKUP_TABLE,      /* u8, reply: enum nfdsr_lookup_table */
+	NFDSR_A_LOOKUP_BACKEND,    /* u32, reply: index of the backend picked in the
+	                            * service's list (absent: none, packet dropped) */
 	__NFDSR_A_MAX,
 };
 #define NFDSR_A_MAX (__NFDSR_A_MAX - 1)
@@ -109,6 +172,46 @@ enum nfdsr_binding_attr {
 	__NFDSR_BA_MAX,
 };
 #define NFDSR_BA_MAX (__NFDSR_BA_MAX - 1)
+
+/* Which service table an entry packet is looked up in. */
+enum nfdsr_svc_kind {
+	/* Packets from clients to an entry service (arriving on any device
+	 * other than an IPIP tunnel). */
+	NFDSR_SVC_ENTRY = 0,
+	/* Classic IPIP received on an IPIP device (tunl0) from an IPVS-TUN
+	 * director or an nfdsr entry node in classic mode, to a service bound
+	 * on this node: Maglev over this node's backends. */
+	NFDSR_SVC_TUNNEL = 1,
+	__NFDSR_SVC_KIND_MAX,
+};
+
+/* NFDSR_A_SVC_FLAGS */
+#define NFDSR_SVC_F_OPTION  0x1u /* attach the DSR option (dispatch opt, ipip xlate,
+				  * tunnel services) */
+#define NFDSR_SVC_F_CLASSIC 0x2u /* dispatch ipip classic: leave the destination
+				  * at VIP:port, only set the route mark */
+#define NFDSR_SVC_F_ALL     (NFDSR_SVC_F_OPTION | NFDSR_SVC_F_CLASSIC)
+
+/* One backend of a service (nest NFDSR_A_SVC_BACKEND). */
+enum nfdsr_svc_backend_attr {
+	NFDSR_SBA_UNSPEC,
+	NFDSR_SBA_IP,          /* be32, unicast */
+	NFDSR_SBA_PORT,        /* be16, non-zero */
+	NFDSR_SBA_ROUTE_MARK,  /* u32: within NFDSR_A_ROUTE_MARK_MASK; 0 = plain
+				* routing (opt, or a backend on this node) */
+	NFDSR_SBA_PACKETS,     /* u64, dump: packets sent to this backend (TCP/UDP
+				* and relayed ICMP errors) */
+	NFDSR_SBA_BYTES,       /* u64, dump: their bytes as received */
+	NFDSR_SBA_PAD,
+	__NFDSR_SBA_MAX,
+};
+#define NFDSR_SBA_MAX (__NFDSR_SBA_MAX - 1)
+
+/* NFDSR_A_LOOKUP_TABLE: which of a service's tables decided. */
+enum nfdsr_lookup_table {
+	NFDSR_LOOKUP_TABLE_CURRENT = 0,     /* the table (new connections) */
+	NFDSR_LOOKUP_TABLE_ESTABLISHED = 1, /* the table from before a drain */
+};
 
 enum nfdsr_flow_attr {
 	NFDSR_FA_UNSPEC,
@@ -163,6 +266,19 @@ enum nfdsr_counter {
 				     * on a TCP segment other than the SYN */
 	NFDSR_CTR_OPT_UNFIT,        /* entry: a TCP segment other than a SYN sent without
 				     * the option: with it, it would exceed its route's MTU */
+	NFDSR_CTR_SVC_MISSING,      /* entry: marked by nftables, but no such service in
+				     * the module's table (apply in progress or a foreign
+				     * use of the mark): dropped */
+	NFDSR_CTR_NO_BACKEND,       /* entry: the service's table has no backend for the
+				     * packet: dropped (also per service) */
+	NFDSR_CTR_DISPATCHED,       /* entry: packet sent to a backend (destination
+				     * rewritten or route mark set) */
+	NFDSR_CTR_ICMP_RELAYED,     /* entry: ICMP error about a reply relayed to the
+				     * backend that owns the quoted flow */
+	NFDSR_CTR_DRAIN_FLOW_ADDED, /* entry: connection opened during a drain in a bucket
+				     * the drain moved: remembered, follows the new table */
+	NFDSR_CTR_DRAIN_FLOW_NO_ROOM, /* entry: such a connection could not be remembered
+				       * (table full): it follows the old table */
 	__NFDSR_CTR_MAX,
 };
 #define NFDSR_CTR_MAX __NFDSR_CTR_MAX
@@ -175,7 +291,9 @@ enum nfdsr_counter {
 	"bad_header", "opt_from_client", "opt_mismatch", "flow_conflict", \
 	"flow_evicted_established", "syn_mss_clamped", "synack_mss_clamped", \
 	"rst_unrecorded", "icmp_error_translated", \
-	"icmp_quote_translated", "flow_recovered", "opt_unfit" }
+	"icmp_quote_translated", "flow_recovered", "opt_unfit", \
+	"svc_missing", "no_backend", "dispatched", "icmp_relayed", \
+	"drain_flow_added", "drain_flow_no_room" }
 
 /* Limits and defaults, enforced by the module. */
 #define NFDSR_FLOW_MAX_LIMIT        (16u * 1024 * 1024)
@@ -185,5 +303,11 @@ enum nfdsr_counter {
 #define NFDSR_DEFAULT_UDP_TIMEOUT   60u
 #define NFDSR_TIMEOUT_LIMIT         (7u * 24 * 3600)
 #define NFDSR_BINDINGS_LIMIT        65536u
+#define NFDSR_SERVICES_LIMIT        (1u << 20)  /* services per namespace */
+#define NFDSR_SVC_BACKENDS_LIMIT    65535u      /* u16 table entries */
+#define NFDSR_MAGLEV_SIZE_LIMIT     1048573u    /* largest prime < 2^20 */
+#define NFDSR_TABLE_CHUNK           16384u      /* u16 entries per NFDSR_A_SVC_TABLE
+						 * attribute (32 KiB < the 64 KiB
+						 * attribute limit) */
 
 #endif /* _UAPI_NFDSR_H */
