@@ -264,6 +264,7 @@ NodePlan derive(const config::Config& config, std::string_view node_name, const 
     plan.params.tcp_timeout = config.flows.tcp_timeout;
     plan.params.tcp_close_timeout = config.flows.tcp_close_timeout;
     plan.params.udp_timeout = config.flows.udp_timeout;
+    plan.params.route_mark_mask = config.route_mark_mask;
 
     for (const auto& s : config.services) {
         const std::uint16_t port = service_port(s);

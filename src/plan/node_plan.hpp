@@ -79,6 +79,9 @@ struct ModuleParams {
     std::uint32_t tcp_timeout = 432000;     // seconds (5 days, as conntrack)
     std::uint32_t tcp_close_timeout = 10;
     std::uint32_t udp_timeout = 60;
+    // Mark bits the module's entry path may set as a backend's route mark
+    // (TunnelPlan::route_mark_mask when the tunnel is enabled, else 0).
+    std::uint32_t route_mark_mask = 0;
 };
 
 // Policy route of the entry node into tunl0 towards one backend node:
