@@ -62,9 +62,9 @@ Commands:
                                      rp_filter, ARP for VIPs on lo, MTU);
                                      exit 1 listing each problem and its fix
   trace CLIENT_IP:PORT ADDRESS:PORT [tcp|udp] [--config FILE] [--node NAME]
-        [-o json]                    which backend that flow gets on this node
-                                     and why (the Maglev bucket nftables
-                                     computes for it)
+        [--no-module] [-o json]      which backend that flow gets on this node
+                                     and why (the Maglev bucket), and what
+                                     nfdsr.ko itself picks for it
 
 Options:
   --config FILE  status/trace/check/dispatch: cluster config (default: the one
@@ -220,6 +220,13 @@ void print_module_status(bool verbose)
 void print_table_summary(const std::string& table)
 {
     std::size_t sets = 0, maps = 0, chains = 0, service_chains = 0;
+    // entry services: the classify_dst elements that go to chain entry
+    const std::string_view to_entry = ": goto entry";
+    for (std::size_t at = table.find(to_entry); at != std::string::npos; at = table.find(to_entry, at + 1)) {
+        const std::size_t next = at + to_entry.size();
+        if (next == table.size() || table[next] == ',' || table[next] == ' ' || table[next] == '\n')
+            ++service_chains;
+    }
     std::size_t start = 0;
     while (start < table.size()) {
         std::size_t end = table.find('\n', start);
@@ -231,11 +238,8 @@ void print_table_summary(const std::string& table)
             ++sets;
         else if (line.rfind("map ", 0) == 0)
             ++maps;
-        else if (line.rfind("chain ", 0) == 0) {
+        else if (line.rfind("chain ", 0) == 0)
             ++chains;
-            if (line.rfind("chain svc_", 0) == 0 && line.find("_be_") == std::string_view::npos)
-                ++service_chains;
-        }
         start = end + 1;
     }
     std::cout << "nftables: table ip " << nft::kTable << " installed: " << service_chains << " entry services, "
@@ -403,7 +407,7 @@ int cmd_trace(const Args& a)
     }
     const DaemonView view = daemon_view(a);
     const auto p = ops::load(view.config, view.node, *view.down()).plan;
-    std::cout << ops::render_trace(p, q, ops::trace(p, q), a.json);
+    std::cout << ops::render_trace(p, q, ops::trace(p, q, !a.no_module), a.json);
     return exit_ok;
 }
 

@@ -6,7 +6,6 @@
 #include "maglev/flow_hash.hpp"
 #include "nft/counters.hpp"
 #include "nft/nft_apply.hpp"
-#include "nft/ruleset.hpp"
 #include "plan/describe.hpp"
 
 #include <algorithm>
@@ -86,7 +85,24 @@ void parse_endpoint(const std::string& text, plan::Ipv4& addr, std::uint16_t& po
     port = static_cast<std::uint16_t>(v);
 }
 
-TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q)
+namespace {
+
+// nfdsr.ko's pick for a new connection (a SYN for TCP) of the queried flow.
+void ask_kernel(const TraceQuery& q, TraceResult& r)
+{
+    try {
+        const kmod::SvcKey key{q.proto, q.vip, q.vport, kmod::SvcKind::entry};
+        const std::uint8_t syn = 0x02;
+        r.kernel = kmod::Client::open().lookup(key, q.client, q.client_port,
+                                               q.proto == plan::Protocol::tcp ? syn : 0);
+    } catch (const std::exception& e) {
+        r.kernel_error = e.what();
+    }
+}
+
+}  // namespace
+
+TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q, bool ask_module)
 {
     TraceResult r;
     for (const auto& e : plan.entry)
@@ -97,8 +113,9 @@ TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q)
             r.bindings.push_back(&b);
     if (!r.service)
         return r;
+    if (ask_module)
+        ask_kernel(q, r);
     const auto& e = *r.service;
-    r.service_chain = nft::service_chain_name(e);
     r.draining = !e.maglev_established.empty();
     if (e.maglev.empty() && !r.draining)
         return r;
@@ -120,12 +137,25 @@ TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q)
     if (e.maglev.empty())
         return r;
     const std::uint32_t idx = e.maglev[r.bucket];
-    if (idx < e.backends.size()) {
+    if (idx < e.backends.size())
         r.backend = &e.backends[idx];
-        r.backend_chain = nft::backend_chain_name(r.service_chain, *r.backend);
-    }
     return r;
 }
+
+namespace {
+
+// Does nfdsr.ko's pick for a new connection match the plan's prediction?
+bool kernel_agrees(const TraceResult& r)
+{
+    if (!r.kernel || !r.service)
+        return false;
+    const auto& k = *r.kernel;
+    const plan::BackendPlan* picked =
+        k.has_backend && k.backend < r.service->backends.size() ? &r.service->backends[k.backend] : nullptr;
+    return picked == r.backend && k.bucket == r.bucket;
+}
+
+}  // namespace
 
 std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const TraceResult& r, bool json)
 {
@@ -140,8 +170,7 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
             o << "null";
         } else {
             const auto& e = *r.service;
-            o << "{\"name\": \"" << json_escape(e.name) << "\", \"chain\": \"" << r.service_chain
-              << "\", \"dispatch\": \"" << dispatch_name(e) << "\", \"maglev_size\": " << e.maglev.size()
+            o << "{\"name\": \"" << json_escape(e.name) << "\", \"dispatch\": \"" << dispatch_name(e) << "\", \"maglev_size\": " << e.maglev.size()
               << ", \"hash_seed\": " << e.hash_seed << "}";
         }
         const bool hashed = r.service && (!r.service->maglev.empty() || r.draining);
@@ -158,8 +187,21 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
             const auto& b = *r.backend;
             o << "{\"name\": \"" << json_escape(b.name) << "\", \"address\": \"" << config::format_ipv4(b.addr)
               << "\", \"port\": " << b.port << ", \"node\": \"" << json_escape(b.node) << "\", \"weight\": "
-              << b.weight << ", \"chain\": \"" << r.backend_chain << "\", \"dispatch\": \""
+              << b.weight << ", \"dispatch\": \""
               << json_escape(dispatch_detail(*r.service, b)) << "\"}";
+        }
+        o << ",\n  \"kernel\": ";
+        if (r.kernel) {
+            const auto& k = *r.kernel;
+            o << "{\"bucket\": " << k.bucket << ", \"table\": \""
+              << (k.established_table ? "established" : "current") << "\", \"backend\": ";
+            if (k.has_backend && r.service && k.backend < r.service->backends.size())
+                o << "\"" << json_escape(r.service->backends[k.backend].name) << "\"";
+            else
+                o << "null";
+            o << ", \"agrees\": " << (kernel_agrees(r) ? "true" : "false") << "}";
+        } else {
+            o << "null";
         }
         o << ",\n  \"local_bindings\": [";
         for (std::size_t i = 0; i < r.bindings.size(); ++i)
@@ -176,10 +218,10 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
           << proto_name(q.proto) << "): nfdsr leaves the packet to the normal stack\n";
     } else {
         const auto& e = *r.service;
-        o << "entry service: " << e.name << " " << ep(e.vip, e.vport) << "/" << proto_name(e.proto) << " (chain "
-          << r.service_chain << ", dispatch " << dispatch_name(e) << ")\n";
+        o << "entry service: " << e.name << " " << ep(e.vip, e.vport) << "/" << proto_name(e.proto) << " (dispatch "
+          << dispatch_name(e) << ")\n";
         if (e.maglev.empty() && !r.draining) {
-            o << "backend: none (no backend with weight > 0): dropped by the 'no backend' rule\n";
+            o << "backend: none (no backend with weight > 0): dropped by nfdsr.ko (no_backend)\n";
         } else if (e.maglev.empty()) {
             o << "backend: none for new connections (every backend drains or is down): SYNs are dropped\n";
         } else {
@@ -190,7 +232,7 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
             if (r.backend) {
                 const auto& b = *r.backend;
                 o << "backend: " << b.name << " " << ep(b.addr, b.port) << " on node " << b.node << " (weight "
-                  << b.weight << ", chain " << r.backend_chain << ")\n";
+                  << b.weight << ")\n";
                 o << "dispatch: " << dispatch_detail(e, b) << "\n";
             }
         }
@@ -198,7 +240,7 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
             o << "drain: a connection opened before the drain goes to " << r.established->name << " "
               << ep(r.established->addr, r.established->port) << "; "
               << (r.moved ? "the drain moved this bucket: a connection opened during the drain is remembered by "
-                            "its SYN (set " + r.service_chain + "_drain_flows) and stays on the backend above"
+                            "its SYN (nfdsr.ko's drain flows) and stays on the backend above"
                           : "the drain did not move this bucket")
               << "\n";
         }
@@ -213,13 +255,26 @@ std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const 
 metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known, bool count_flows)
 {
     metrics::Snapshot s;
-    std::map<std::string, nft::Counter> counters;
     try {
-        counters = nft::chain_counters();
-        s.table_installed = !counters.empty();
+        s.table_installed = !nft::chain_counters().empty();
     } catch (const std::exception& e) {
         s.config_error = std::string("nftables: ") + e.what();
     }
+    // per-backend counters live in nfdsr.ko's service table
+    std::vector<kmod::Service> kernel_services;
+    if (plan && module && !plan->entry.empty()) {
+        try {
+            kernel_services = kmod::Client::open().dump_services();
+        } catch (const std::exception& e) {
+            s.module.error = std::string("service table: ") + e.what();
+        }
+    }
+    auto kernel_service = [&](const plan::EntryServicePlan& e) -> const kmod::Service* {
+        for (const auto& k : kernel_services)
+            if (k.key == kmod::SvcKey{e.proto, e.vip, e.vport, kmod::SvcKind::entry})
+                return &k;
+        return nullptr;
+    };
     if (plan) {
         s.node = plan->node;
         s.node_address = config::format_ipv4(plan->node_addr);
@@ -232,11 +287,9 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
             svc.dispatch = dispatch_name(e);
             svc.maglev_size = static_cast<std::uint32_t>(e.maglev.size());
             svc.hash_seed = e.hash_seed;
-            const std::string chain = nft::service_chain_name(e);
-            if (auto it = counters.find(chain); it != counters.end()) {
-                svc.dropped_packets = it->second.packets;
-                svc.dropped_bytes = it->second.bytes;
-            }
+            const kmod::Service* k = kernel_service(e);
+            if (k)
+                svc.dropped_packets = k->no_backend;
             const auto buckets = plan::bucket_counts(e);
             for (std::size_t i = 0; i < e.backends.size(); ++i) {
                 const auto& b = e.backends[i];
@@ -254,9 +307,10 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
                 else if (health_known)
                     bs.health = b.healthy ? "up" : "down";
                 bs.local = b.node == plan->node;
-                if (auto it = counters.find(nft::backend_chain_name(chain, b)); it != counters.end()) {
-                    bs.packets = it->second.packets;
-                    bs.bytes = it->second.bytes;
+                // the module lists a service's backends in the plan's order
+                if (k && i < k->backends.size() && k->backends[i].addr == b.addr && k->backends[i].port == b.port) {
+                    bs.packets = k->backends[i].packets;
+                    bs.bytes = k->backends[i].bytes;
                 }
                 svc.backends.push_back(std::move(bs));
             }
@@ -434,7 +488,7 @@ std::string render_status_json(const metrics::Snapshot& s)
         o << (si ? "," : "") << "\n    {\"name\": " << str(svc.name) << ", \"address\": " << str(svc.address)
           << ", \"port\": " << svc.port << ", \"protocol\": " << str(svc.protocol) << ", \"dispatch\": "
           << str(svc.dispatch) << ", \"maglev_size\": " << svc.maglev_size << ", \"hash_seed\": " << svc.hash_seed
-          << ", \"dropped_packets\": " << svc.dropped_packets << ", \"dropped_bytes\": " << svc.dropped_bytes
+          << ", \"dropped_packets\": " << svc.dropped_packets
           << ",\n     \"backends\": [";
         for (std::size_t bi = 0; bi < svc.backends.size(); ++bi) {
             const auto& b = svc.backends[bi];

@@ -3,6 +3,7 @@
 // nfdsr.ko counters).
 #pragma once
 
+#include "kmod_client/types.hpp"
 #include "metrics/metrics.hpp"
 #include "plan/node_plan.hpp"
 
@@ -22,7 +23,7 @@ struct TraceQuery {
 struct TraceResult {
     const plan::EntryServicePlan* service = nullptr;  // nullptr: not an entry service here
     std::uint32_t hash = 0;    // jhash result before scaling
-    std::uint32_t bucket = 0;  // Maglev bucket (what nftables computes)
+    std::uint32_t bucket = 0;  // Maglev bucket (what nfdsr.ko computes)
     const plan::BackendPlan* backend = nullptr;  // nullptr: no backend (drop)
     // While a backend of the service drains: the backend of a connection
     // opened before the drain (nullptr: none), and whether the bucket moved
@@ -30,14 +31,19 @@ struct TraceResult {
     bool draining = false;
     const plan::BackendPlan* established = nullptr;
     bool moved = false;
-    std::string service_chain, backend_chain;
     std::vector<const plan::Binding*> bindings;  // this node as backend for the address
+    // nfdsr.ko's own answer for a new connection of this flow (its packet
+    // tracer, NFDSR_CMD_SVC_LOOKUP), when asked and available; else why not
+    std::optional<kmod::SvcLookup> kernel;
+    std::string kernel_error;
 };
 
 // "1.2.3.4:80" -> address + port; throws std::invalid_argument.
 void parse_endpoint(const std::string& text, plan::Ipv4& addr, std::uint16_t& port);
 
-TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q);
+// The prediction from the plan; with `ask_module`, also nfdsr.ko's answer
+// (errors land in TraceResult::kernel_error, not thrown).
+TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q, bool ask_module = false);
 std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const TraceResult& r, bool json);
 
 // Plan (if any) + nftables counters + module state (if `module`).

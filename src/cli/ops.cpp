@@ -5,6 +5,7 @@
 #include "config/parse.hpp"
 #include "config/scalars.hpp"
 #include "kmod_client/client.hpp"
+#include "kmod_client/services.hpp"
 #include "nft/nft_apply.hpp"
 #include "plan/derive.hpp"
 #include "plan/discover.hpp"
@@ -39,6 +40,7 @@ struct ModuleState {
     bool configured = false;  // hooks registered: parameters and bindings set
     plan::ModuleParams params;
     std::vector<plan::Binding> bindings;
+    std::uint32_t svc_count = 0;
 };
 
 ModuleState read_module(kmod::Client& client)
@@ -46,6 +48,7 @@ ModuleState read_module(kmod::Client& client)
     ModuleState s;
     const kmod::Status st = client.get();
     s.configured = st.hooks;
+    s.svc_count = st.svc_count;
     s.params = st.params;
     if (s.configured) {
         try {
@@ -81,19 +84,53 @@ void restore_module(kmod::Client& client, const ModuleState& s)
 
 }  // namespace
 
-nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table)
+// Puts the service table back as it was before a failed apply.
+void restore_services(kmod::Client& client, const kmod::ServiceChanges& c)
+{
+    try {
+        client.del_services(c.restore_del);
+        client.set_services(c.restore_set);
+        NFDSR_LOG(warning) << "nfdsr.ko: service table put back (" << c.restore_set.size() << " set, "
+                           << c.restore_del.size() << " removed)";
+    } catch (const std::exception& e) {
+        NFDSR_LOG(error) << "nfdsr.ko: could not put its service table back after the failed apply: " << e.what()
+                         << "; apply a working config again";
+    }
+}
+
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table, ServiceRecord* services)
 {
     nft::Table one_shot;
     nft::Table& nft_table = table ? *table : one_shot;
     nft_table.prepare(plan);  // throws here if nftables would reject it: nothing changed yet
+    std::vector<kmod::Service> wanted = module ? kmod::services_of(plan) : std::vector<kmod::Service>{};
 
     std::optional<kmod::Client> client;
     ModuleState before;
+    kmod::ServiceChanges changes;
     if (module) {
         client.emplace(kmod::Client::open());
         before = read_module(*client);
+        if (services && services->installed &&
+            (!before.configured || services->installed->size() != before.svc_count))
+            services->installed.reset();  // the module was reloaded or flushed behind our back
+        const std::vector<kmod::Service> installed =
+            services && services->installed ? *services->installed : client->dump_services();
+        changes = kmod::diff(installed, wanted);
+        if (services)
+            services->installed.reset();  // unknown until this apply is through
         client->set(plan.params, plan.bindings);
         NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
+        try {
+            client->set_services(changes.set);
+        } catch (...) {
+            restore_services(*client, changes);
+            if (before.known)
+                restore_module(*client, before);
+            throw;
+        }
+        NFDSR_LOG(info) << "nfdsr.ko: " << changes.set.size() << " of " << wanted.size()
+                        << " services set (new or changed)";
     }
     try {
         // tunl0 and the fwmark routes before nftables starts setting route marks
@@ -106,10 +143,27 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
         NFDSR_LOG(info) << "nftables: table ip " << nft::kTable << " " << (st.incremental ? "updated" : "replaced")
                         << " (" << plan.entry.size() << " entry services; " << st.messages << " messages"
                         << (st.kept_hooks ? "; same table and base chains" : "") << ")";
+        if (client) {
+            // nftables no longer marks them: now they can go (a failure here
+            // leaves unused services behind, not a broken data path)
+            try {
+                client->del_services(changes.del);
+                if (!changes.del.empty())
+                    NFDSR_LOG(info) << "nfdsr.ko: " << changes.del.size() << " services removed";
+                if (services)
+                    services->installed = std::move(wanted);
+            } catch (const std::exception& e) {
+                NFDSR_LOG(warning) << "nfdsr.ko: removing " << changes.del.size()
+                                   << " services no longer configured failed (" << e.what()
+                                   << "); nothing sends them traffic, the next apply retries";
+            }
+        }
         return st;
     } catch (...) {
         // nftables did not change: the module goes back to what goes with
         // the ruleset that is still running
+        if (client)
+            restore_services(*client, changes);
         if (client && before.known)
             restore_module(*client, before);
         else if (client)

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nfdsr::ops {
 
@@ -44,7 +45,19 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
 // something fails after the module was updated, the module gets back what
 // it had before (read from it first: parameters and bindings, or no
 // configuration at all), so a failed apply changes nothing.
-nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr);
+//
+// The module's service table (the entry path) changes in two steps around
+// the nftables commit: new and changed services before it (so every packet
+// nftables starts marking finds its service), removed ones after it (when
+// nftables no longer marks them). `services` is the caller's record of
+// the service table (nfdsrd keeps one): with it an apply sends only the
+// services that differ; without it (or when the module's service count
+// disagrees with it, e.g. after a module reload) the table is read back.
+struct ServiceRecord {
+    std::optional<std::vector<kmod::Service>> installed;  // sorted by key
+};
+nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr,
+                         ServiceRecord* services = nullptr);
 
 // Remove table ip nfdsr and (if module) the module's bindings and flows.
 void remove(bool module);

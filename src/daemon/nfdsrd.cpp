@@ -264,6 +264,8 @@ Health checks;
 // What nfdsrd installed in nftables: reloads and health changes update only
 // what differs from it (the first apply replaces the table: adoption).
 nft::Table nft_table;
+// nfdsr.ko's service table as our last apply left it (reloads send only what changed)
+ops::ServiceRecord module_services;
 
 // Changes to table ip nfdsr by anyone else, seen through the nftables event
 // group: undone at once by installing the running config again (a rebuild
@@ -351,7 +353,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         const auto& p = loaded.plan;
         log_maglev_work(memo_before);
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module, &nft_table);
+        ops::install(p, o.module, &nft_table, &module_services);
         checks.adopt(loaded.config, p.node, down);
         host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
@@ -415,7 +417,7 @@ bool apply_running(const Options& o, const char* why)
         const auto memo_before = maglev::memo().stats();
         auto p = plan::derive(*checks.config, checks.node, down);
         log_maglev_work(memo_before);
-        ops::install(p, o.module, &nft_table);
+        ops::install(p, o.module, &nft_table, &module_services);
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

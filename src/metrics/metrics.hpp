@@ -24,7 +24,7 @@ struct BackendSample {
     std::string health = "unknown";
     bool up = true;                  // in the Maglev table
     bool draining = false;           // drain: true (no new connections, keeps its established ones)
-    std::uint64_t packets = 0;       // entry node: dispatched to it (backend chain counter)
+    std::uint64_t packets = 0;       // entry node: dispatched to it (nfdsr.ko per-backend counter)
     std::uint64_t bytes = 0;
 };
 
@@ -36,8 +36,7 @@ struct ServiceSample {
     std::string dispatch;  // "opt" / "ipip" / "ipip-classic"
     std::uint32_t maglev_size = 0;
     std::uint32_t hash_seed = 0;
-    std::uint64_t dropped_packets = 0;  // "no backend" rule
-    std::uint64_t dropped_bytes = 0;
+    std::uint64_t dropped_packets = 0;  // nfdsr.ko: no backend in the Maglev table
     std::vector<BackendSample> backends;
 };
 

@@ -55,16 +55,6 @@ std::string sanitize(const std::string& s) {
 
 }  // namespace
 
-std::string service_chain_name(const plan::EntryServicePlan& svc) {
-    return "svc_" + sanitize(svc.name) + "_" + to_string(svc.proto) + "_" + std::to_string(svc.vport);
-}
-
-std::string backend_chain_name(const std::string& service_chain, const plan::BackendPlan& be) {
-    return service_chain + "_be_" + sanitize(be.name);
-}
-
-std::string maglev_map_name(const std::string& service_chain) { return service_chain + "_maglev"; }
-
 namespace detail {
 namespace {
 
@@ -79,9 +69,6 @@ constexpr std::uint32_t kTypeBits = 6;
 constexpr std::uint32_t kConcatKeyType =
     (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInetProto << kTypeBits) | kTypeInetService;
 constexpr std::uint32_t kConcatKeyLen = 12;  // 4 + 4 (proto, padded) + 4 (port, padded)
-// ip saddr . th sport (the Maglev hash input): 4 + 4 (port, padded)
-constexpr std::uint32_t kClientKeyType = (kTypeIpAddr << kTypeBits) | kTypeInetService;
-constexpr std::uint32_t kClientKeyLen = 8;
 // nft's enum byteorder, stored in the set's userdata so nft prints keys right.
 constexpr std::uint32_t kByteorderInvalid = 0;  // concatenations
 constexpr std::uint32_t kByteorderHost = 1;
@@ -94,10 +81,7 @@ constexpr std::uint32_t kByteorderBig = 2;
 // nft has no datatype for the quoted fields (integers), hence its own map.
 constexpr std::uint32_t kIcmpQuoteKeyType = (kTypeIpAddr << (2 * kTypeBits)) | (kTypeInteger << kTypeBits) | kTypeInteger;
 constexpr std::uint32_t kIcmpQuoteProto = 8 + 9;   // bytes from the ICMP header: quoted protocol
-constexpr std::uint32_t kIcmpQuoteSaddr = 8 + 12;  // quoted source address (the service)
-constexpr std::uint32_t kIcmpQuoteDaddr = 8 + 16;  // quoted destination address (the client)
 constexpr std::uint32_t kIcmpQuoteSport = 8 + 20;  // quoted source port (the service's)
-constexpr std::uint32_t kIcmpQuoteDport = 8 + 22;  // quoted destination port (the client's)
 constexpr const char* kTunnelDev = "tunl0";
 
 constexpr std::size_t kCommentMax = NFTNL_UDATA_COMMENT_MAXLEN - 1;
@@ -120,22 +104,6 @@ nftnl_expr* payload_load(nft_payload_bases base, std::uint32_t off, std::uint32_
     nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
     nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
     nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-    return e;
-}
-
-// Stateless header write with incremental checksum fix-up, as nft generates:
-// csum_type inet at csum_off (relative to `base`), and for addresses the
-// L4 pseudo-header flag so TCP/UDP checksums follow the address change.
-nftnl_expr* payload_write(nft_payload_bases base, std::uint32_t off, std::uint32_t len, std::uint32_t sreg,
-                          std::uint32_t csum_off, std::uint32_t flags) {
-    nftnl_expr* e = expr("payload");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, csum_off);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, flags);
     return e;
 }
 
@@ -199,16 +167,6 @@ nftnl_expr* lookup(std::uint32_t sreg, const std::string& set, std::uint32_t set
     return e;
 }
 
-// add/update @set { <key in sreg> } (with the set's timeout)
-nftnl_expr* dynset(std::uint32_t op, std::uint32_t sreg, const std::string& set, std::uint32_t set_id) {
-    nftnl_expr* e = expr("dynset");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, op);
-    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set.c_str());
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
-    return e;
-}
-
 // iifname/oifname "<dev>": meta load into reg 1, compare all IFNAMSIZ bytes.
 void ifname_eq(nftnl_rule* r, nft_meta_keys key, const char* dev) {
     char name[16] = {};
@@ -240,18 +198,6 @@ nftnl_expr* verdict_chain(int code, const std::string& chain) {
     return e;
 }
 
-nftnl_expr* jhash(std::uint32_t sreg, std::uint32_t len, std::uint32_t modulus, std::uint32_t seed,
-                  std::uint32_t dreg) {
-    nftnl_expr* e = expr("hash");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, len);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, modulus);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SEED, seed);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, dreg);
-    return e;
-}
-
 // ---- object helpers ----
 struct Udata {
     UdataPtr buf{nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)};
@@ -267,43 +213,21 @@ public:
     void ruleset();
 
 private:
-    struct Svc {
-        const plan::EntryServicePlan* plan;
-        std::string chain;
-        std::string map;
-        std::vector<std::string> backend_chains;
-        std::string label;  // "svc1 192.168.10.10:31615/tcp"
-        // while a backend drains (see add_drain_sets); ids 0 = not installed
-        std::uint32_t established_id = 0, moved_id = 0, flows_id = 0;
-    };
-
-    void add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, const std::string& what);
-    void add_drain_sets(Svc& s);
-    void add_service_chains(const Svc& s, const std::string& what);
-    void add_maglev_elems(const Svc& s, std::uint32_t map_id);
-    void add_drain_elems(const Svc& s);
-    void drain_rules(const Svc& s, std::uint32_t map_id);
-    void service_rules(const Svc& s, std::uint32_t map_id, bool icmp_relay);
-    // ICMP errors about replies, in a service chain: to the backend that owns the quoted flow
-    void icmp_relay_rule(const Svc& s, std::uint32_t map_id);
-    // "meta mark set meta mark | entry_mark" for TCP SYN / UDP to a member of `set`
-    void mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
-                    const std::string& why);
+    // notrack + "meta mark set meta mark | entry_mark" in `chain`: nfdsr.ko
+    // (prio -290) does the rest for every marked packet
+    void entry_rules(const std::string& chain, const std::string& why);
 
     std::uint32_t add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                           std::uint32_t key_byteorder, bool vmap, const std::string& comment,
-                          std::uint32_t hash_mod = 0, std::uint32_t dynamic_size = 0,
-                          std::uint64_t timeout_ms = 0, void (*put_typeof)(nftnl_udata_buf*) = nullptr);
-    void add_elems(const std::string& set, std::uint32_t set_id, const std::string& what,
-                   const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool vmap);
+                          std::uint32_t dynamic_size = 0, std::uint64_t timeout_ms = 0,
+                          void (*put_typeof)(nftnl_udata_buf*) = nullptr);
+    void add_elems(const std::string& set, const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems);
     void add_chain(const std::string& name, const std::string& comment, int hook = -1, int prio = 0);
     RulePtr rule(const std::string& chain);
     void commit_rule(RulePtr r, const std::string& chain, const std::string& comment);
 
     // "ip daddr . meta l4proto . th dport" (dst) or the saddr/sport variant into reg 1.
     void load_tuple(nftnl_rule* r, bool dst);
-
-    void plan_names();
 
     // ---- local clients: this node's processes and pods, hairpin (see
     // "Local clients" below): a kube-proxy-like conntrack path, not DSR ----
@@ -326,9 +250,6 @@ private:
     Ruleset& out_;
     std::map<std::string, std::size_t> set_index_, chain_index_;  // name -> position in out_
     std::set<std::uint32_t> set_ids_used_;
-    std::vector<Svc> svcs_;
-    std::vector<Svc> tsvcs_;  // plan_.tunnel.services, one per service
-    std::vector<std::pair<const plan::EntryServicePlan*, std::string>> tun_keys_;  // address -> chain
 };
 
 TablePtr make_table() {
@@ -350,41 +271,12 @@ void Builder::table() {
     out_.table = std::move(n);
 }
 
-// The Maglev maps are keyed by a hash result (32-bit integer, host byte
-// order). Without "typeof" information nft prints such a key type as
-// "type 0"; with it, "typeof <hash> mod M". nft 1.0.6 crashes listing a map
-// declared "typeof jhash ..." (its jhash typeof udata omits the hashed
-// expression), so we describe the key as "typeof symhash mod M": the same
-// datatype (integer, 32 bit, host order, decimal) and modulus, readable, and
-// `nft -f` of the listing type-checks `jhash ... vmap @map` against it. The
-// layout mirrors what nft 1.0.6 writes for `typeof symhash mod M : verdict`.
-void put_hash_typeof(nftnl_udata_buf* b, std::uint32_t modulus, bool vmap) {
-    constexpr std::uint32_t kExprHash = 0x18;     // nft enum expr_types: EXPR_HASH
-    constexpr std::uint32_t kExprVerdict = 1;     // EXPR_VERDICT
-    nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprHash);
-    nftnl_udata* data = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
-    nftnl_udata_put_u32(b, 0, NFT_HASH_SYM);  // hash type
-    nftnl_udata_put_u32(b, 1, 0);             // offset
-    nftnl_udata_put_u32(b, 2, modulus);       // mod
-    nftnl_udata_put_u32(b, 3, 0);             // seed
-    nftnl_udata_put_u32(b, 4, 0);             // seed set
-    nftnl_udata_nest_end(b, data);
-    nftnl_udata_nest_end(b, key);
-    if (!vmap) return;
-    nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
-    nftnl_udata_put(b, NFTNL_UDATA_SET_TYPEOF_DATA, 0, nullptr);
-    nftnl_udata_nest_end(b, val);
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
-}
-
-// "typeof ip daddr . @th,136,8 . @th,224,16 : verdict" (icmp_service_chains),
+// "typeof ip daddr . @th,136,8 . @th,224,16" (set icmp_services),
 // laid out as nft 1.0.6 writes it: a concatenation (EXPR_CONCAT) of payload
 // expressions, each with its protocol description and template (ip daddr) or
 // raw base, offset and length in bits (@th,...).
 void put_icmp_quote_typeof(nftnl_udata_buf* b) {
-    constexpr std::uint32_t kExprPayload = 7, kExprConcat = 13, kExprVerdict = 1;
+    constexpr std::uint32_t kExprPayload = 7, kExprConcat = 13;
     constexpr std::uint32_t kProtoDescIp = 12, kIpTmplDaddr = 12;  // nft's proto_ip, ip daddr
     constexpr std::uint32_t kBaseTransport = 3;                   // PROTO_BASE_TRANSPORT_HDR
     nftnl_udata* key = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
@@ -403,16 +295,11 @@ void put_icmp_quote_typeof(nftnl_udata_buf* b) {
     sub(2, {0, 0, kBaseTransport, kIcmpQuoteSport * 8, 16});
     nftnl_udata_nest_end(b, concat);
     nftnl_udata_nest_end(b, key);
-    nftnl_udata* val = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_DATA_TYPEOF);
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
-    nftnl_udata_put(b, NFTNL_UDATA_SET_TYPEOF_DATA, 0, nullptr);
-    nftnl_udata_nest_end(b, val);
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
 }
 
 std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, std::uint32_t key_len,
                                std::uint32_t key_byteorder, bool vmap, const std::string& comment,
-                               std::uint32_t hash_mod, std::uint32_t dynamic_size, std::uint64_t timeout_ms,
+                               std::uint32_t dynamic_size, std::uint64_t timeout_ms,
                                void (*put_typeof)(nftnl_udata_buf*)) {
     SetPtr s(nftnl_set_alloc());
     // The id names the set inside one transaction (rules created in the same
@@ -441,7 +328,6 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     Udata ud;
     nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, key_byteorder);
     if (vmap) nftnl_udata_put_u32(ud.buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, kByteorderInvalid);
-    if (hash_mod) put_hash_typeof(ud.buf.get(), hash_mod, vmap);
     if (put_typeof) put_typeof(ud.buf.get());
     // (libnftnl does not stop a string at the end of the buffer: check here)
     if (ud.len() + 2 + clip(comment).size() + 1 > NFT_USERDATA_MAXLEN)
@@ -462,8 +348,8 @@ std::uint32_t Builder::add_set(const std::string& name, std::uint32_t key_type, 
     return id;
 }
 
-void Builder::add_elems(const std::string& set, std::uint32_t, const std::string&,
-                        const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems, bool) {
+void Builder::add_elems(const std::string& set,
+                        const std::vector<std::pair<std::vector<std::uint8_t>, std::string>>& elems) {
     auto& target = out_.sets.at(set_index_.at(set)).elems;
     for (const auto& [key, chain] : elems) target.push_back(Element{key, chain});
 }
@@ -530,144 +416,39 @@ std::vector<std::uint8_t> tuple_key(plan::Ipv4 addr, Protocol proto, std::uint16
 
 std::string endpoint(plan::Ipv4 a, std::uint16_t port) { return to_string(a) + ":" + std::to_string(port); }
 
-void Builder::plan_names() {
-    std::set<std::string> used;
-    auto unique = [&used](std::string n) {
-        if (used.insert(n).second) return n;
-        for (int i = 2;; ++i) {
-            std::string c = n + "_" + std::to_string(i);
-            if (used.insert(c).second) return c;
-        }
-    };
-    for (const auto& e : plan_.entry) {
-        Svc s;
-        s.plan = &e;
-        s.chain = unique(service_chain_name(e));
-        s.map = maglev_map_name(s.chain);
-        s.label = e.name + " " + endpoint(e.vip, e.vport) + "/" + to_string(e.proto);
-        for (const auto& b : e.backends) s.backend_chains.push_back(unique(backend_chain_name(s.chain, b)));
-        svcs_.push_back(std::move(s));
-    }
-    // One chain (and Maglev map) per service, shared by all its addresses.
-    std::map<std::string, std::string> tun_chain_of;
-    for (const auto& e : plan_.tunnel.services) {
-        const std::string id = e.name + "/" + to_string(e.proto) + "/" + std::to_string(e.vport);
-        if (auto it = tun_chain_of.find(id); it != tun_chain_of.end()) {
-            tun_keys_.emplace_back(&e, it->second);
-            continue;
-        }
-        Svc s;
-        s.plan = &e;
-        s.chain = unique("tun_" + service_chain_name(e));
-        s.map = maglev_map_name(s.chain);
-        s.label = e.name + " :" + std::to_string(e.vport) + "/" + to_string(e.proto) + " via tunl0";
-        for (const auto& b : e.backends) s.backend_chains.push_back(unique(backend_chain_name(s.chain, b)));
-        tun_chain_of[id] = s.chain;
-        tun_keys_.emplace_back(&e, s.chain);
-        tsvcs_.push_back(std::move(s));
-    }
-}
-
-void Builder::add_maglev_map(const Svc& s, std::vector<std::uint32_t>& map_ids, const std::string& what) {
-    // Key: the jhash result, a 32-bit integer in host byte order (the
-    // type nft gives an anonymous `jhash ... vmap { 0 : ... }`), so
-    // buckets print as decimal numbers; see put_hash_typeof().
-    map_ids.push_back(add_set(s.map, kTypeInteger, 4, kByteorderHost, true,
-                              s.label + ": Maglev bucket (jhash ip saddr . th sport mod " +
-                                  std::to_string(s.plan->maglev.size()) + ") -> " + what,
-                              static_cast<std::uint32_t>(std::max<std::size_t>(s.plan->maglev.size(), 1))));
-}
-
-// A service whose backends drain gets, after its Maglev map:
-//  <chain>_established  the Maglev table with the draining backends (for
-//                       connections opened before the drain);
-//  <chain>_moved        the buckets where the two tables differ;
-//  <chain>_drain_flows  client address . port of the connections opened
-//                       during the drain in a moved bucket (added by their
-//                       SYN, refreshed by each packet, expiring after the
-//                       TCP idle timeout): they follow the new table.
-// State stays on the entry node only for those flows (bounded by
-// flows.max); the rest of the service stays stateless.
-void Builder::add_drain_sets(Svc& s) {
-    const auto& e = *s.plan;
-    if (e.maglev_established.empty()) return;
-    const auto m = static_cast<std::uint32_t>(e.maglev_established.size());
-    s.established_id = add_set(s.chain + "_established", kTypeInteger, 4, kByteorderHost, true,
-                               s.label + ": Maglev bucket -> backend chain, for connections from before the drain",
-                               m);
-    if (e.maglev.empty()) return;  // no backend takes new connections: SYNs are dropped
-    s.moved_id = add_set(s.chain + "_moved", kTypeInteger, 4, kByteorderHost, false,
-                         s.label + ": buckets the drain gave to another backend",
-                         m);
-    s.flows_id = add_set(s.chain + "_drain_flows", kClientKeyType, kClientKeyLen, kByteorderInvalid, false,
-                         s.label + ": connections opened during the drain in a moved bucket",
-                         0, plan_.params.flow_max, std::uint64_t{plan_.params.tcp_timeout} * 1000);
-}
-
-void Builder::add_service_chains(const Svc& s, const std::string& what) {
-    const auto& e = *s.plan;
-    add_chain(s.chain, s.label + ": Maglev M=" + std::to_string(e.maglev.size()) + " over " +
-                           std::to_string(e.backends.size()) + " " + what);
-    for (std::size_t i = 0; i < e.backends.size(); ++i) {
-        const auto& b = e.backends[i];
-        add_chain(s.backend_chains[i], "backend " + b.name + " " + endpoint(b.addr, b.port) + " on " + b.node);
-    }
-}
-
-char hexdigit(unsigned v) { return "0123456789abcdef"[v & 0xf]; }
-std::string hex32(std::uint32_t v) {
-    std::string s = "0x";
-    for (int i = 7; i >= 0; --i) s += hexdigit(v >> (i * 4));
-    return s;
-}
-
+// The entry path's share of nftables (see README "Architecture"): classify
+// (prerouting, raw -300) finds the packets of entry services in one
+// concatenated-key lookup, takes them out of conntrack and marks them;
+// nfdsr.ko (prerouting -290) looks the marked packet's service up in its
+// service table, attaches the DSR option, picks the backend from the
+// service's Maglev table and rewrites the destination. So nftables holds a
+// few elements per service and nothing per backend or Maglev bucket.
 void Builder::ruleset() {
-    plan_names();
     using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
 
     // ---- sets: O(1) classification on (address . protocol . port) ----
-    const std::uint32_t entry_id = add_set("entry_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
-                                           "services this node is an entry for (vip . proto . port)");
-    const std::uint32_t opt_id = add_set("opt_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
-                                         "entry services with dispatch opt (DSR IP option)");
     const std::uint32_t local_id = add_set("local_backends", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
                                            "backends on this node (addr . proto . port)");
     // One lookup per packet classifies it by destination (instead of one set
-    // lookup per rule): entry service -> its dispatch's chain, local backend
-    // -> notrack.
+    // lookup per rule): entry service -> chain entry, local backend ->
+    // notrack.
     const std::uint32_t classify_id =
         add_set("classify_dst", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
                 "classification by destination: entry service or local backend -> what classify does with it");
-    const std::uint32_t chains_id = add_set("service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
-                                            "entry service -> its Maglev chain");
-    const std::uint32_t icmp_chains_id =
-        add_set("icmp_service_chains", kIcmpQuoteKeyType, kConcatKeyLen, kByteorderInvalid, true,
-                "ICMP error about a reply (service address . quoted protocol . quoted sport) -> Maglev chain",
-                0, 0, 0, put_icmp_quote_typeof);
+    const std::uint32_t icmp_services_id =
+        add_set("icmp_services", kIcmpQuoteKeyType, kConcatKeyLen, kByteorderInvalid, false,
+                "ICMP error about a reply: service address . quoted protocol . quoted sport", 0, 0,
+                put_icmp_quote_typeof);
     const std::uint32_t icmp_errors_id = add_set("icmp_errors", kTypeIcmpType, 1, kByteorderBig, false,
                                                  "ICMP errors relayed to the backend that owns the quoted flow");
-    std::vector<std::uint32_t> map_ids;
-    for (auto& s : svcs_) {
-        add_maglev_map(s, map_ids, "backend chain");
-        add_drain_sets(s);
-    }
     // ---- dispatch ipip (only when the plan prepares tunl0) ----
     const bool tun = plan_.tunnel.enabled;
-    std::uint32_t sources_id = 0, xlate_id = 0, tun_svc_id = 0, tun_chains_id = 0;
-    std::vector<std::uint32_t> tmap_ids;
+    std::uint32_t sources_id = 0, tun_svc_id = 0;
     if (tun) {
         sources_id = add_set("tunnel_sources", kTypeIpAddr, 4, kByteorderBig, false,
                              "entry nodes: the only outer sources accepted for IPIP (tunl0)");
-        xlate_id = add_set("ipip_xlate_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
-                           "entry services with dispatch ipip xlate: DSR option + rewrite, then tunl0");
         tun_svc_id = add_set("tunnel_services", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, false,
                              "service addresses bound here, as classic IPIP on tunl0 (IPVS-TUN directors)");
-        tun_chains_id = add_set("tunnel_service_chains", kConcatKeyType, kConcatKeyLen, kByteorderInvalid, true,
-                                "classic IPIP on tunl0 -> Maglev chain over the local backends");
-        for (auto& s : tsvcs_) {
-            add_maglev_map(s, tmap_ids, "local backend chain");
-            add_drain_sets(s);
-        }
     }
     // ---- backend node: TCP service addresses bound here (SYN-ACK MSS cap) ----
     Elems bound_tcp;
@@ -687,110 +468,72 @@ void Builder::ruleset() {
     add_local_client_sets();
 
     // ---- chains (listing order = creation order: base chains first) ----
-    add_chain("classify", "classify service traffic: notrack, mark for the DSR option", NF_INET_PRE_ROUTING,
+    add_chain("classify", "classify service traffic: notrack, mark for nfdsr.ko's entry path", NF_INET_PRE_ROUTING,
               NFDSR_PRIO_NFT_CLASSIFY);
     add_chain("output_notrack", "replies of local-process backends: no conntrack", NF_INET_LOCAL_OUT,
               NF_IP_PRI_RAW);
-    add_chain("dispatch", "Maglev backend pick and stateless destination rewrite", NF_INET_PRE_ROUTING,
-              NFDSR_PRIO_NFT_DISPATCH);
     if (tun)
         add_chain("tunnel_mss", "TCP MSS of SYNs into tunl0 fits the tunnel", NF_INET_FORWARD, NF_IP_PRI_MANGLE);
     if (bound_tcp_id)
         add_chain("backend_mss", "TCP MSS of SYN-ACKs sent as a service address fits IPIP (after nfdsr.ko's rewrite)",
                   NF_INET_POST_ROUTING, NFDSR_PRIO_KMOD_EGRESS + 50);
-    bool any_classic = false;
-    for (const auto& s : svcs_)
-        any_classic = any_classic || (s.plan->dispatch == plan::Dispatch::ipip && s.plan->ipip_mode == plan::IpipMode::classic);
-    add_chain("entry_opt", "to an entry service with dispatch opt: notrack, mark for the DSR option");
-    if (tun)
-        add_chain("entry_ipip_xlate", "to an entry service with dispatch ipip xlate: notrack, mark for the DSR option");
-    if (any_classic) add_chain("entry_ipip_classic", "to an entry service with dispatch ipip classic: notrack");
+    add_chain("entry", "to an entry service: notrack, mark for nfdsr.ko's entry path");
     add_chain("to_local_backend", "to a local backend: notrack");
     if (tun) {
         add_chain("from_tunl0", "classic IPIP on tunl0 to a service bound here");
-        add_chain("tunnel_service", "classic IPIP on tunl0 to a service bound here: notrack, mark for the DSR option");
+        add_chain("tunnel_service", "classic IPIP on tunl0 to a service bound here: notrack, mark for nfdsr.ko");
     }
-    for (const auto& s : svcs_) add_service_chains(s, "backends");
-    for (const auto& s : tsvcs_) add_service_chains(s, "local backends");
     add_local_client_chains();
 
     // ---- elements ----
-    Elems entry, opt, local, chains;
+    Elems local, icmp;
     std::set<std::vector<std::uint8_t>> seen_entry, seen_local;
-    for (const auto& s : svcs_) {
-        const auto& e = *s.plan;
-        auto k = tuple_key(e.vip, e.proto, e.vport);
-        if (!seen_entry.insert(k).second)
-            throw NftError("plan lists entry service " + s.label + " twice");
-        entry.emplace_back(k, "");
-        if (e.dispatch == plan::Dispatch::opt) opt.emplace_back(k, "");
-        chains.emplace_back(k, s.chain);
-    }
     for (const auto& b : plan_.bindings) {
         auto k = tuple_key(b.backend_addr, b.proto, b.backend_port);
         if (seen_local.insert(k).second) local.emplace_back(k, "");
     }
-    add_elems("entry_services", entry_id, "set entry_services", entry, false);
-    add_elems("opt_services", opt_id, "set opt_services", opt, false);
-    add_elems("local_backends", local_id, "set local_backends", local, false);
+    add_elems("local_backends", local);
     {
         Elems cls;
-        std::set<std::vector<std::uint8_t>> keys;
-        for (const auto& s : svcs_) {
-            const auto& e = *s.plan;
-            const char* chain = e.dispatch == plan::Dispatch::opt          ? "entry_opt"
-                                : e.ipip_mode == plan::IpipMode::xlate ? "entry_ipip_xlate"
-                                                                         : "entry_ipip_classic";
+        for (const auto& e : plan_.entry) {
             auto k = tuple_key(e.vip, e.proto, e.vport);
-            keys.insert(k);
-            cls.emplace_back(std::move(k), chain);
+            if (!seen_entry.insert(k).second)
+                throw NftError("plan lists entry service " + endpoint(e.vip, e.vport) + "/" + to_string(e.proto) +
+                               " twice");
+            icmp.emplace_back(k, "");
+            cls.emplace_back(std::move(k), "entry");
         }
         // an address that is both (a local process behind its own node's
         // NodePort) gets the entry's chain, which does notrack too
         for (const auto& [k, unused] : local)
-            if (keys.insert(k).second) cls.emplace_back(k, "to_local_backend");
-        add_elems("classify_dst", classify_id, "map classify_dst", cls, true);
+            if (seen_entry.insert(k).second) cls.emplace_back(k, "to_local_backend");
+        add_elems("classify_dst", cls);
     }
-    add_elems("service_chains", chains_id, "map service_chains", chains, true);
-    add_elems("icmp_service_chains", icmp_chains_id, "map icmp_service_chains", chains, true);
+    add_elems("icmp_services", icmp);
     {
         Elems types;
         for (std::uint8_t t : {ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB})
             types.emplace_back(std::vector<std::uint8_t>{t}, "");
-        add_elems("icmp_errors", icmp_errors_id, "set icmp_errors", types, false);
+        add_elems("icmp_errors", types);
     }
-    if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp_id, "set bound_tcp_services", bound_tcp, false);
-    for (std::size_t si = 0; si < svcs_.size(); ++si) {
-        add_maglev_elems(svcs_[si], map_ids[si]);
-        add_drain_elems(svcs_[si]);
-    }
+    if (bound_tcp_id) add_elems("bound_tcp_services", bound_tcp);
     if (tun) {
-        Elems sources, xlate, tsvc, tchains;
+        Elems sources, tsvc;
         std::set<std::uint32_t> seen_src;
         for (const auto& a : plan_.tunnel.entry_sources)
             if (seen_src.insert(a.be).second)
                 sources.emplace_back(std::vector<std::uint8_t>(reinterpret_cast<const std::uint8_t*>(&a.be),
                                                                reinterpret_cast<const std::uint8_t*>(&a.be) + 4),
                                      "");
-        for (const auto& s : svcs_)
-            if (s.plan->dispatch == plan::Dispatch::ipip && s.plan->ipip_mode == plan::IpipMode::xlate)
-                xlate.emplace_back(tuple_key(s.plan->vip, s.plan->proto, s.plan->vport), "");
         std::set<std::vector<std::uint8_t>> seen_tun;
-        for (const auto& [e, chain] : tun_keys_) {
-            auto k = tuple_key(e->vip, e->proto, e->vport);
+        for (const auto& e : plan_.tunnel.services) {
+            auto k = tuple_key(e.vip, e.proto, e.vport);
             if (!seen_tun.insert(k).second)
-                throw NftError("plan lists tunnel service " + endpoint(e->vip, e->vport) + " twice");
+                throw NftError("plan lists tunnel service " + endpoint(e.vip, e.vport) + " twice");
             tsvc.emplace_back(k, "");
-            tchains.emplace_back(k, chain);
         }
-        add_elems("tunnel_sources", sources_id, "set tunnel_sources", sources, false);
-        add_elems("ipip_xlate_services", xlate_id, "set ipip_xlate_services", xlate, false);
-        add_elems("tunnel_services", tun_svc_id, "set tunnel_services", tsvc, false);
-        add_elems("tunnel_service_chains", tun_chains_id, "map tunnel_service_chains", tchains, true);
-        for (std::size_t si = 0; si < tsvcs_.size(); ++si) {
-            add_maglev_elems(tsvcs_[si], tmap_ids[si]);
-            add_drain_elems(tsvcs_[si]);
-        }
+        add_elems("tunnel_sources", sources);
+        add_elems("tunnel_services", tsvc);
     }
 
     add_local_client_elems();
@@ -830,60 +573,14 @@ void Builder::ruleset() {
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "classify_dst", classify_id, true));
         commit_rule(std::move(r), "classify", "entry service or local backend: one lookup");
     }
-    auto notrack_rule = [this](const std::string& chain, const std::string& why) {
-        auto r = rule(chain);
-        nftnl_rule_add_expr(r.get(), expr("notrack"));
-        commit_rule(std::move(r), chain, why);
-    };
-    notrack_rule("entry_opt", "stateless DSR, no conntrack state");
-    mark_rules("entry_opt", "", 0, false, "dispatch opt");
-    if (tun) {
-        notrack_rule("entry_ipip_xlate", "stateless DSR, no conntrack state");
-        mark_rules("entry_ipip_xlate", "", 0, false, "dispatch ipip xlate");
-    }
-    if (any_classic) notrack_rule("entry_ipip_classic", "stateless DSR, no conntrack state");
-    notrack_rule("to_local_backend", "no conntrack state");
-    if (tun) {
-        auto r = rule("from_tunl0");
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_services", tun_svc_id, false));
-        nftnl_rule_add_expr(r.get(), verdict_chain(NFT_GOTO, "tunnel_service"));
-        commit_rule(std::move(r), "from_tunl0", "to a service address bound here");
-        notrack_rule("tunnel_service", "stateless, no conntrack state");
-        mark_rules("tunnel_service", "", 0, false, "classic IPIP on tunl0");
-    }
-    // ---- chain output_notrack (output, raw) ----
-    local_client_reply_rules("output_notrack", local_id);
-    {
-        auto r = rule("output_notrack");
-        load_tuple(r.get(), false);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
-        nftnl_rule_add_expr(r.get(), expr("notrack"));
-        commit_rule(std::move(r), "output_notrack", "replies of local-process backends: no conntrack state");
-    }
-    // ---- chain dispatch (prerouting, -280) ----
-    local_client_skip_rule("dispatch");
-    if (tun) {
-        auto r = rule("dispatch");
-        ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_service_chains", tun_chains_id, true));
-        commit_rule(std::move(r), "dispatch", "classic IPIP to a service bound here: Maglev over local backends");
-    }
-    {
-        auto r = rule("dispatch");
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "service_chains", chains_id, true));
-        commit_rule(std::move(r), "dispatch", "entry service: go to its Maglev chain");
-    }
     {
         // icmp type @icmp_errors @th,64,8 0x45 @th,112,16 & 0x1fff == 0x0
-        // ip daddr . @th,136,8 . @th,224,16 vmap @icmp_service_chains
+        // ip daddr . @th,136,8 . @th,224,16 @icmp_services goto entry
         // (a quoted IPv4 header of 20 bytes, first fragment: the quoted ports are there)
-        auto r = rule("dispatch");
-        const std::uint8_t icmp = IPPROTO_ICMP, v4ihl5 = 0x45;
+        auto r = rule("classify");
+        const std::uint8_t icmp_proto = IPPROTO_ICMP, v4ihl5 = 0x45;
         nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
+        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp_proto, 1));
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1));
         nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "icmp_errors", icmp_errors_id, false));
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 8, 1, NFT_REG_1));
@@ -895,14 +592,35 @@ void Builder::ruleset() {
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1));
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteProto, 1, NFT_REG32_01));
         nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteSport, 2, NFT_REG32_02));
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "icmp_service_chains", icmp_chains_id, true));
-        commit_rule(std::move(r), "dispatch",
-                    "ICMP error about a reply (frag-needed from a router on the return path): relayed to "
-                    "the flow's backend");
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "icmp_services", icmp_services_id, false));
+        nftnl_rule_add_expr(r.get(), verdict_chain(NFT_GOTO, "entry"));
+        commit_rule(std::move(r), "classify",
+                    "ICMP error about a reply (frag-needed from a router on the return path): nfdsr.ko relays it "
+                    "to the flow's backend");
     }
-    // ---- per service and per backend chains ----
-    for (std::size_t si = 0; si < svcs_.size(); ++si) service_rules(svcs_[si], map_ids[si], true);
-    for (std::size_t si = 0; si < tsvcs_.size(); ++si) service_rules(tsvcs_[si], tmap_ids[si], false);
+    entry_rules("entry", "to an entry service");
+    {
+        auto r = rule("to_local_backend");
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "to_local_backend", "no conntrack state");
+    }
+    if (tun) {
+        auto r = rule("from_tunl0");
+        load_tuple(r.get(), true);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "tunnel_services", tun_svc_id, false));
+        nftnl_rule_add_expr(r.get(), verdict_chain(NFT_GOTO, "tunnel_service"));
+        commit_rule(std::move(r), "from_tunl0", "to a service address bound here");
+        entry_rules("tunnel_service", "classic IPIP on tunl0");
+    }
+    // ---- chain output_notrack (output, raw) ----
+    local_client_reply_rules("output_notrack", local_id);
+    {
+        auto r = rule("output_notrack");
+        load_tuple(r.get(), false);
+        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, "local_backends", local_id, false));
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), "output_notrack", "replies of local-process backends: no conntrack state");
+    }
     // ---- chain tunnel_mss (forward, mangle) ----
     if (tun) {
         // oifname "tunl0" tcp flags syn / syn,rst tcp option maxseg size set rt mtu
@@ -958,268 +676,23 @@ void Builder::ruleset() {
     local_client_rules();
 }
 
-void Builder::add_maglev_elems(const Svc& s, std::uint32_t map_id) {
-    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
-    const auto& e = *s.plan;
-    Elems buckets;
-    buckets.reserve(e.maglev.size());
-    for (std::uint32_t bucket = 0; bucket < e.maglev.size(); ++bucket) {
-        const std::uint32_t idx = e.maglev[bucket];
-        if (idx >= e.backends.size())
-            throw NftError("plan: " + s.label + " Maglev bucket " + std::to_string(bucket) + " names backend #" +
-                           std::to_string(idx) + " of " + std::to_string(e.backends.size()));
-        std::vector<std::uint8_t> k(4);
-        std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
-        buckets.emplace_back(std::move(k), s.backend_chains[idx]);
+void Builder::entry_rules(const std::string& chain, const std::string& why) {
+    {
+        auto r = rule(chain);
+        nftnl_rule_add_expr(r.get(), expr("notrack"));
+        commit_rule(std::move(r), chain, "stateless DSR, no conntrack state");
     }
-    add_elems(s.map, map_id, "map " + s.map + " (" + s.label + ")", buckets, true);
-}
-
-void Builder::add_drain_elems(const Svc& s) {
-    using Elems = std::vector<std::pair<std::vector<std::uint8_t>, std::string>>;
-    const auto& e = *s.plan;
-    if (!s.established_id) return;
-    auto key = [](std::uint32_t bucket) {
-        std::vector<std::uint8_t> k(4);
-        std::memcpy(k.data(), &bucket, 4);  // host byte order, like the jhash result
-        return k;
-    };
-    Elems established, moved;
-    for (std::uint32_t bucket = 0; bucket < e.maglev_established.size(); ++bucket) {
-        const std::uint32_t idx = e.maglev_established[bucket];
-        if (idx >= e.backends.size())
-            throw NftError("plan: " + s.label + " established Maglev bucket " + std::to_string(bucket) +
-                           " names backend #" + std::to_string(idx) + " of " + std::to_string(e.backends.size()));
-        established.emplace_back(key(bucket), s.backend_chains[idx]);
-        if (s.moved_id && (bucket >= e.maglev.size() || e.maglev[bucket] != idx)) moved.emplace_back(key(bucket), "");
-    }
-    add_elems(s.chain + "_established", s.established_id, "", established, true);
-    if (s.moved_id) add_elems(s.chain + "_moved", s.moved_id, "", moved, false);
-}
-
-void Builder::mark_rules(const std::string& chain, const std::string& set, std::uint32_t set_id, bool tunl0_only,
-                         const std::string& why) {
+    // meta mark set meta mark | entry_mark counter
     const std::uint32_t mark = plan_.params.entry_mark;
     const std::uint32_t mark_mask = ~mark;
-    const std::string mark_why = "nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
-                                 ") attaches the DSR option to marked packets";
-    for (Protocol p : {Protocol::tcp, Protocol::udp}) {
-        auto r = rule(chain);
-        if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
-        if (!set.empty()) {
-            load_tuple(r.get(), true);
-            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
-        }
-        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-        const std::uint8_t proto = static_cast<std::uint8_t>(p);
-        nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
-        // meta mark set meta mark | entry_mark
-        nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
-        nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), expr("counter"));
-        commit_rule(std::move(r), chain,
-                    p == Protocol::tcp ? why + ", TCP: nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
-                                            ") attaches the DSR option to the SYN and all but bulk data"
-                                      : why + ", UDP (every packet): " + mark_why);
-    }
-    // ip hdrlength != 5 meta mark set meta mark | entry_mark: every packet
-    // that carries IP options, so nfdsr.ko drops one that already holds a
-    // DSR option (a client's option is never trusted or passed on)
     auto r = rule(chain);
-    if (tunl0_only) ifname_eq(r.get(), NFT_META_IIFNAME, kTunnelDev);
-    if (!set.empty()) {
-        load_tuple(r.get(), true);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, set, set_id, false));
-    }
-    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 0, 1, NFT_REG_1));
-    const std::uint8_t ihl_mask = 0x0f, none = 0, ihl_plain = 5;
-    nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 1, &ihl_mask, &none));
-    nftnl_rule_add_expr(r.get(), cmp_op(NFT_REG_1, NFT_CMP_NEQ, &ihl_plain, 1));
     nftnl_rule_add_expr(r.get(), meta_load(NFT_META_MARK, NFT_REG_1));
     nftnl_rule_add_expr(r.get(), bitwise(NFT_REG_1, 4, &mark_mask, &mark));
     nftnl_rule_add_expr(r.get(), meta_set(NFT_META_MARK, NFT_REG_1));
     nftnl_rule_add_expr(r.get(), expr("counter"));
     commit_rule(std::move(r), chain,
-                why + ", IP options from the client: nfdsr.ko drops the packet if they hold a DSR option");
-}
-
-// The service chain while a backend drains (see add_drain_sets). The
-// service is TCP (config validation): tcp flags need no protocol check.
-void Builder::drain_rules(const Svc& s, std::uint32_t map_id) {
-    const auto& e = *s.plan;
-    const std::string flows = s.chain + "_drain_flows";
-    // ip saddr . th sport into reg 2 (the key of _drain_flows), its jhash into reg 1
-    auto client = [](nftnl_rule* r) {
-        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
-        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
-    };
-    auto bucket = [&e](nftnl_rule* r, std::uint32_t m) {
-        nftnl_rule_add_expr(r, jhash(NFT_REG_2, 8, m, e.hash_seed, NFT_REG_1));
-    };
-    auto syn_only = [](nftnl_rule* r) {  // tcp flags & (fin | syn | rst | ack) == syn
-        const std::uint8_t tcp = IPPROTO_TCP;  // (prints as "tcp flags"; the service is TCP anyway)
-        nftnl_rule_add_expr(r, meta_load(NFT_META_L4PROTO, NFT_REG_1));
-        nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, &tcp, 1));
-        nftnl_rule_add_expr(r, payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1));
-        const std::uint8_t fsra = 0x17, none = 0, syn = 0x02;
-        nftnl_rule_add_expr(r, bitwise(NFT_REG_1, 1, &fsra, &none));
-        nftnl_rule_add_expr(r, cmp_eq(NFT_REG_1, &syn, 1));
-    };
-    const auto m_new = static_cast<std::uint32_t>(e.maglev.size());
-    const auto m_old = static_cast<std::uint32_t>(e.maglev_established.size());
-    if (s.flows_id) {
-        auto r = rule(s.chain);
-        syn_only(r.get());
-        client(r.get());
-        bucket(r.get(), m_new);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_moved", s.moved_id, false));
-        nftnl_rule_add_expr(r.get(), dynset(NFT_DYNSET_OP_ADD, NFT_REG_2, flows, s.flows_id));
-        commit_rule(std::move(r), s.chain, "drain: a new connection in a moved bucket is remembered");
-    }
-    {
-        auto r = rule(s.chain);
-        syn_only(r.get());
-        if (m_new) {
-            client(r.get());
-            bucket(r.get(), m_new);
-            nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
-            commit_rule(std::move(r), s.chain, "drain: a new connection (SYN) takes the table without draining backends");
-        } else {
-            nftnl_rule_add_expr(r.get(), expr("counter"));
-            nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
-            commit_rule(std::move(r), s.chain, "drain: no backend takes new connections");
-        }
-    }
-    if (s.flows_id) {
-        auto r = rule(s.chain);
-        client(r.get());
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_2, flows, s.flows_id, false));
-        nftnl_rule_add_expr(r.get(), dynset(NFT_DYNSET_OP_UPDATE, NFT_REG_2, flows, s.flows_id));
-        bucket(r.get(), m_new);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
-        commit_rule(std::move(r), s.chain, "drain: a connection opened during the drain keeps the new table");
-    }
-    {
-        auto r = rule(s.chain);
-        client(r.get());
-        bucket(r.get(), m_old);
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_established", s.established_id, true));
-        commit_rule(std::move(r), s.chain,
-                    "drain: a connection opened before the drain keeps its backend (seed " + hex32(e.hash_seed) + ")");
-    }
-}
-
-// meta l4proto icmp jhash @th,192,32 . @th,240,16 mod M seed S vmap @<map>:
-// the quoted reply goes to the client, so its destination address . port is
-// the client address . port the Maglev bucket was computed from, loaded into
-// the same registers (reg 2, reg 13) as `jhash ip saddr . th sport`: the same
-// bucket, the same backend. While a backend drains, the table from before
-// the drain (the one established connections follow).
-void Builder::icmp_relay_rule(const Svc& s, std::uint32_t map_id) {
-    const auto& e = *s.plan;
-    const bool drain = s.established_id != 0;
-    const auto m = static_cast<std::uint32_t>(drain ? e.maglev_established.size() : e.maglev.size());
-    if (!m) return;
-    auto r = rule(s.chain);
-    const std::uint8_t icmp = IPPROTO_ICMP;
-    nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-    nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
-    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteDaddr, 4, NFT_REG_2));
-    nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, kIcmpQuoteDport, 2, NFT_REG32_05));
-    nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, m, e.hash_seed, NFT_REG_1));
-    if (drain)
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.chain + "_established", s.established_id, true));
-    else
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
-    commit_rule(std::move(r), s.chain,
-                std::string("ICMP error about a reply: Maglev bucket of the quoted client address . port") +
-                    (drain ? " (table from before the drain)" : ""));
-}
-
-void Builder::service_rules(const Svc& s, std::uint32_t map_id, bool icmp_relay) {
-    const auto& e = *s.plan;
-    if (icmp_relay) icmp_relay_rule(s, map_id);
-    if (s.established_id) {
-        drain_rules(s, map_id);
-    } else if (!e.maglev.empty()) {
-        // jhash ip saddr . th sport mod M seed S vmap @<map>
-        auto r = rule(s.chain);
-        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2));
-        nftnl_rule_add_expr(r.get(), payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
-        nftnl_rule_add_expr(r.get(), jhash(NFT_REG_2, 8, static_cast<std::uint32_t>(e.maglev.size()), e.hash_seed,
-                                           NFT_REG_1));
-        nftnl_rule_add_expr(r.get(), lookup(NFT_REG_1, s.map, map_id, true));
-        commit_rule(std::move(r), s.chain, "Maglev bucket of client address . port (seed " + hex32(e.hash_seed) + ")");
-    }
-    {
-        auto r = rule(s.chain);
-        nftnl_rule_add_expr(r.get(), expr("counter"));
-        nftnl_rule_add_expr(r.get(), verdict(NF_DROP));
-        commit_rule(std::move(r), s.chain, "no backend");
-    }
-    const bool ipip = e.dispatch == plan::Dispatch::ipip;
-    const bool classic = ipip && e.ipip_mode == plan::IpipMode::classic;
-    for (std::size_t i = 0; i < e.backends.size(); ++i) {
-        const auto& b = e.backends[i];
-        const std::string& chain = s.backend_chains[i];
-        const bool tunnel = ipip && b.route_mark != 0;
-        // meta mark set meta mark & ~route_mark_mask | <node mark>: policy
-        // routing (ip rule fwmark) sends it into tunl0 towards b.node
-        auto route_mark = [&](nftnl_rule* rr) {
-            const std::uint32_t keep = ~plan_.tunnel.route_mark_mask;
-            const std::uint32_t val = b.route_mark;
-            nftnl_rule_add_expr(rr, meta_load(NFT_META_MARK, NFT_REG_1));
-            nftnl_rule_add_expr(rr, bitwise(NFT_REG_1, 4, &keep, &val));
-            nftnl_rule_add_expr(rr, meta_set(NFT_META_MARK, NFT_REG_1));
-        };
-        // ip daddr set <addr>: IP header checksum (offset 10) plus the
-        // TCP/UDP pseudo-header checksum (L4CSUM_PSEUDOHDR; none for ICMP).
-        auto set_daddr = [&](nftnl_rule* rr) {
-            nftnl_rule_add_expr(rr, immediate_data(NFT_REG_1, &b.addr.be, 4));
-            nftnl_rule_add_expr(rr, payload_write(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1, 10,
-                                                  NFT_PAYLOAD_L4CSUM_PSEUDOHDR));
-        };
-        if (icmp_relay) {
-            // meta l4proto icmp counter notrack [meta mark set ...] [ip daddr set <addr>] accept:
-            // the relayed ICMP error (only the service chain's ICMP rule
-            // sends ICMP here); the backend node's nfdsr.ko translates its quote
-            auto r = rule(chain);
-            const std::uint8_t icmp = IPPROTO_ICMP;
-            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &icmp, 1));
-            nftnl_rule_add_expr(r.get(), expr("counter"));
-            nftnl_rule_add_expr(r.get(), expr("notrack"));
-            if (tunnel) route_mark(r.get());
-            if (!(tunnel && classic)) set_daddr(r.get());
-            nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
-            std::string what = "ICMP error about a reply: relayed to " +
-                               (tunnel && classic ? endpoint(e.vip, e.vport) + " (classic)" : to_string(b.addr));
-            if (tunnel) what += " via tunl0";
-            commit_rule(std::move(r), chain, what);
-        }
-        auto r = rule(chain);
-        nftnl_rule_add_expr(r.get(), expr("counter"));
-        std::string what;
-        if (tunnel) route_mark(r.get());
-        if (!(tunnel && classic)) {
-            set_daddr(r.get());
-            // tcp/udp dport set <port> (with its l4proto dependency, as nft adds it)
-            const std::uint8_t proto = static_cast<std::uint8_t>(e.proto);
-            nftnl_rule_add_expr(r.get(), meta_load(NFT_META_L4PROTO, NFT_REG_1));
-            nftnl_rule_add_expr(r.get(), cmp_eq(NFT_REG_1, &proto, 1));
-            const std::uint16_t nport = htons(b.port);
-            nftnl_rule_add_expr(r.get(), immediate_data(NFT_REG_1, &nport, 2));
-            nftnl_rule_add_expr(r.get(), payload_write(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1,
-                                                       e.proto == Protocol::tcp ? 16 : 6, 0));
-            what = "stateless rewrite to " + endpoint(b.addr, b.port);
-        } else {
-            what = "classic: destination stays " + endpoint(e.vip, e.vport);
-        }
-        if (tunnel) what += ", IPIP via tunl0 to " + b.node + " (route mark " + hex32(b.route_mark) + ")";
-        nftnl_rule_add_expr(r.get(), verdict(NF_ACCEPT));
-        commit_rule(std::move(r), chain, what);
-    }
+                why + ": nfdsr.ko (prio " + std::to_string(NFDSR_PRIO_KMOD_ATTACH) +
+                    ") looks up the service, attaches the DSR option, picks the Maglev backend, rewrites");
 }
 
 
@@ -1363,9 +836,9 @@ void Builder::add_local_client_elems() {
         std::memcpy(k.data() + 4, &a.be, 4);
         hairpin.emplace_back(std::move(k), "");
     }
-    add_elems("local_client_services", lc_services_id_, "", svcs, false);
-    add_elems("local_client_chains", lc_chains_id_, "", chains, true);
-    add_elems("local_hairpin", lc_hairpin_id_, "", hairpin, false);
+    add_elems("local_client_services", svcs);
+    add_elems("local_client_chains", chains);
+    add_elems("local_hairpin", hairpin);
     for (const auto& s : lsvcs_) {
         auto& target = out_.sets.at(set_index_.at(s.map)).elems;
         for (std::uint32_t slot = 0; slot < s.plan->slots.size(); ++slot) {

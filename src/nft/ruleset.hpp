@@ -1,5 +1,4 @@
 // NodePlan -> the objects of table ip nfdsr (model.hpp).
-// Names are exposed so tests and `nfdsrctl` can address chains/counters.
 #pragma once
 
 #include <string>
@@ -11,13 +10,6 @@ namespace nfdsr::nft {
 namespace detail {
 struct Ruleset;
 }
-
-// "svc_<name>_<proto>_<port>" (name characters outside [A-Za-z0-9_-] become '_').
-std::string service_chain_name(const plan::EntryServicePlan& svc);
-// "<service chain>_be_<backend name>"
-std::string backend_chain_name(const std::string& service_chain, const plan::BackendPlan& be);
-// "<service chain>_maglev": bucket -> goto backend chain
-std::string maglev_map_name(const std::string& service_chain);
 
 std::string to_string(plan::Ipv4 a);
 const char* to_string(plan::Protocol p);
