@@ -10,6 +10,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/mutex.h>
+#include <linux/rhashtable-types.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -64,6 +65,7 @@ struct nfdsr_config {
 	u32 tcp_timeout;        /* seconds, as configured */
 	u32 tcp_close_timeout;
 	u32 udp_timeout;
+	u32 route_mark_mask;    /* mark bits a backend's route mark may set */
 	unsigned long tcp_timeout_j; /* same in jiffies, for the data path */
 	unsigned long tcp_close_timeout_j;
 	unsigned long udp_timeout_j;
@@ -161,6 +163,7 @@ struct nfdsr_net {
 	struct net *net;
 	struct nfdsr_config __rcu *cfg; /* NULL: not configured, hooks pass all */
 	struct nfdsr_flow_table flows;
+	struct rhashtable svcs;         /* struct nfdsr_svc, changed under lock */
 	struct nfdsr_counters __percpu *ctr;
 	struct mutex lock;              /* serialises configuration changes */
 	bool hooks_registered;
@@ -213,6 +216,101 @@ bool nfdsr_flow_expired(const struct nfdsr_config *cfg, const struct nfdsr_flow 
 int __init nfdsr_flow_cache_init(void);
 void nfdsr_flow_cache_exit(void);
 
+/* ---- entry service table (nfdsr_service.c) ---- */
+
+/* Lookup key, 8 bytes; addresses/ports network order. */
+struct nfdsr_svc_key {
+	__be32 vip;
+	__be16 port;
+	u8 proto;
+	u8 kind; /* enum nfdsr_svc_kind */
+};
+
+struct nfdsr_svc_backend {
+	__be32 ip;
+	__be16 port;
+	u32 route_mark;
+};
+
+/*
+ * One service, immutable once published except its counters; one
+ * allocation (header, backends, tables, counters), freed after a grace
+ * period. Counters: one row of ctr_stride u64 per possible CPU (rows
+ * cache-line aligned): [0] no_backend, [1 + 2i] packets and [2 + 2i] bytes
+ * of backend i.
+ */
+struct nfdsr_svc {
+	struct rhash_head node;
+	struct nfdsr_svc_key key;
+	u32 flags;              /* NFDSR_SVC_F_* */
+	u32 hash_seed;
+	u32 n;                  /* backends */
+	u32 m;                  /* entries of table (0: no backend for new connections) */
+	u32 m_est;              /* entries of est_table (0: no drain) */
+	u32 ctr_stride;         /* u64 per CPU row */
+	struct nfdsr_svc_backend *backends;
+	u16 *table;             /* backend indices, < n */
+	u16 *est_table;
+	u64 *ctr;
+	struct rcu_head rcu;
+};
+
+/* What the entry path does with a packet of a service (nfdsr_svc_choose). */
+struct nfdsr_svc_choice {
+	u32 bucket;             /* in the table that decided */
+	u8 table;               /* enum nfdsr_lookup_table */
+	bool remember;          /* a SYN in a bucket the drain moved: record a drain flow */
+	struct nfdsr_flow *drain_flow; /* the client's drain flow record, if any */
+	int backend;            /* index in backends, -1: none (drop) */
+};
+
+/* Flow table key of a drain flow: never equal to a backend flow's key
+ * (proto has bit 7 set, kind in bit 5; backend_ip/port = the service). */
+#define NFDSR_DRAIN_FLOW_PROTO(proto, kind) (0x80 | ((kind) << 5) | (proto))
+static inline bool nfdsr_flow_is_drain(const struct nfdsr_flow *f)
+{
+	return f->key.proto & 0x80;
+}
+
+int nfdsr_svc_table_init(struct nfdsr_net *nn);
+/* Remove every service (lock held), each freed after a grace period. */
+void nfdsr_svc_flush(struct nfdsr_net *nn);
+/* Namespace exit (no hooks, no dumps left): free everything at once. */
+void nfdsr_svc_table_destroy(struct nfdsr_net *nn);
+u32 nfdsr_svc_count(struct nfdsr_net *nn);
+/* RCU read side. */
+struct nfdsr_svc *nfdsr_svc_lookup(struct nfdsr_net *nn, const struct nfdsr_svc_key *key);
+/* Insert or replace (lock held; takes ownership of s, frees it on error). */
+int nfdsr_svc_publish(struct nfdsr_net *nn, struct nfdsr_svc *s);
+/* Remove (lock held): -ENOENT if absent. */
+int nfdsr_svc_remove(struct nfdsr_net *nn, const struct nfdsr_svc_key *key);
+/* Allocate a zeroed service with room for n backends and the tables. */
+struct nfdsr_svc *nfdsr_svc_alloc(u32 n, u32 m, u32 m_est);
+void nfdsr_svc_free(struct nfdsr_svc *s);
+/* Is every route mark of every service within mask? (lock held) */
+bool nfdsr_svc_marks_within(struct nfdsr_net *nn, u32 mask);
+/* Maglev bucket of client:cport (network order, as in the packet) in a
+ * table of m entries: jhash(saddr . sport . 0x0000, 8, seed) scaled to m,
+ * exactly nft's `jhash ip saddr . th sport mod m seed seed`. */
+u32 nfdsr_svc_bucket(__be32 client, __be16 cport, u32 seed, u32 m);
+/* Pick the backend for a packet from client:cport with TCP flags tcp_flags
+ * (0 for UDP); reads only (the caller records/refreshes drain flows). */
+void nfdsr_svc_choose(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
+		      const struct nfdsr_svc *s, __be32 client, __be16 cport, u8 tcp_flags,
+		      struct nfdsr_svc_choice *c);
+/* Per-CPU counting (BH context or preemption off). */
+void nfdsr_svc_count_backend(struct nfdsr_svc *s, u32 i, unsigned int bytes);
+void nfdsr_svc_count_no_backend(struct nfdsr_svc *s);
+/* Sums over CPUs: packets/bytes of backend i; the service's no_backend. */
+void nfdsr_svc_backend_totals(const struct nfdsr_svc *s, u32 i, u64 *packets, u64 *bytes);
+u64 nfdsr_svc_no_backend_total(const struct nfdsr_svc *s);
+/* Carry counters of backends (ip, port) present in old over to s. */
+void nfdsr_svc_carry_counters(struct nfdsr_svc *s, const struct nfdsr_svc *old);
+/* 1 if a backend (ip, port) is listed twice, 0 if not, -ENOMEM. */
+int nfdsr_svc_has_duplicate(const struct nfdsr_svc *s);
+/* Dump walker (genl): see nfdsr_genl.c. */
+void nfdsr_svc_walk_enter(struct nfdsr_net *nn, struct rhashtable_iter *iter);
+
 /* TCP MSS option (nfdsr_mss.c): thoff = offset of the TCP header in skb.
  * get: the MSS of a SYN/SYN-ACK in host order, 0 if it has none.
  * clamp: lower it to max (host order) with the checksum updated; 1 if
@@ -221,8 +319,8 @@ u16 nfdsr_tcp_mss_get(const struct sk_buff *skb, unsigned int thoff);
 int nfdsr_tcp_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 max);
 
 /* data path hooks */
-unsigned int nfdsr_entry_attach_hook(void *priv, struct sk_buff *skb,
-				     const struct nf_hook_state *state);
+unsigned int nfdsr_entry_hook(void *priv, struct sk_buff *skb,
+			      const struct nf_hook_state *state);
 unsigned int nfdsr_backend_ingress_hook(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state);
 unsigned int nfdsr_backend_egress_hook(void *priv, struct sk_buff *skb,

@@ -2,9 +2,11 @@
 /*
  * nfdsr.ko: the part of nfdsr's DSR data path that nftables cannot do.
  *
- *  - entry node: grow the IPv4 header with the DSR option (Cilium's format)
- *    on packets nftables marked, and answer oversized UDP with an ICMP that
- *    quotes the header the client sent;
+ *  - entry node: for packets nftables marked, look the service up in the
+ *    module's service table, grow the IPv4 header with the DSR option
+ *    (Cilium's format), pick the backend from the service's Maglev table and
+ *    rewrite the destination; answer oversized UDP with an ICMP that quotes
+ *    the header the client sent;
  *  - backend node: accept the option only for bound services, strip it,
  *    remember the flow, and rewrite the replies' source to the service.
  *
@@ -24,7 +26,7 @@ unsigned int nfdsr_net_id __read_mostly;
 
 static const struct nf_hook_ops nfdsr_hook_ops[] = {
 	{
-		.hook = nfdsr_entry_attach_hook,
+		.hook = nfdsr_entry_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = NFDSR_PRIO_KMOD_ATTACH,
@@ -63,6 +65,7 @@ void nfdsr_config_defaults(struct nfdsr_config *cfg)
 	cfg->tcp_timeout = NFDSR_DEFAULT_TCP_TIMEOUT;
 	cfg->tcp_close_timeout = NFDSR_DEFAULT_TCP_CLOSE_TIMEOUT;
 	cfg->udp_timeout = NFDSR_DEFAULT_UDP_TIMEOUT;
+	cfg->route_mark_mask = 0;
 }
 
 static void nfdsr_config_free(struct nfdsr_config *cfg)
@@ -131,7 +134,7 @@ fail:
 
 /*
  * Back to "not configured": the hooks go away (a flushed namespace pays
- * nothing, as one never configured), flows are dropped.
+ * nothing, as one never configured), services and flows are dropped.
  * nf_unregister_net_hooks() waits for packets still inside them.
  */
 void nfdsr_config_reset(struct nfdsr_net *nn)
@@ -147,6 +150,7 @@ void nfdsr_config_reset(struct nfdsr_net *nn)
 	old = rcu_replace_pointer(nn->cfg, NULL, lockdep_is_held(&nn->lock));
 	if (old)
 		call_rcu(&old->rcu, nfdsr_config_free_rcu);
+	nfdsr_svc_flush(nn);
 	nfdsr_flow_table_flush(nn);
 }
 
@@ -158,7 +162,13 @@ static int __net_init nfdsr_net_init(struct net *net)
 	mutex_init(&nn->lock);
 	RCU_INIT_POINTER(nn->cfg, NULL);
 	nn->ctr = alloc_percpu(struct nfdsr_counters);
-	return nn->ctr ? 0 : -ENOMEM;
+	if (!nn->ctr)
+		return -ENOMEM;
+	if (nfdsr_svc_table_init(nn)) {
+		free_percpu(nn->ctr);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void __net_exit nfdsr_net_exit(struct net *net)
@@ -171,7 +181,8 @@ static void __net_exit nfdsr_net_exit(struct net *net)
 		nf_defrag_ipv4_disable(net);
 	}
 	nn->hooks_registered = false;
-	nfdsr_flow_table_destroy(nn);
+	nfdsr_flow_table_destroy(nn); /* waits for a grace period */
+	nfdsr_svc_table_destroy(nn);
 	cfg = rcu_dereference_protected(nn->cfg, 1);
 	RCU_INIT_POINTER(nn->cfg, NULL);
 	if (cfg) {

@@ -6,6 +6,7 @@
 #include "kmod_client/types.hpp"
 
 #include <memory>
+#include <vector>
 
 struct nl_sock;
 
@@ -27,6 +28,23 @@ public:
     void flush();
     std::vector<Flow> dump_flows();
     std::vector<plan::Binding> dump_bindings();
+
+    // ---- the module's service table ----
+    // Create or replace services, one NFDSR_CMD_SVC_SET each, sent in
+    // windows of pipelined messages (each replace is atomic, the batch is
+    // not). Throws KmodError naming the first rejected service
+    // ("vip:port/proto (kind)") with the module's extack text; services
+    // sent with it may have been applied.
+    void set_services(const std::vector<Service>& services);
+    // Remove services (NFDSR_CMD_SVC_DEL, pipelined as above); a missing
+    // one is an error (ENOENT).
+    void del_services(const std::vector<SvcKey>& keys);
+    // The whole table with counters (services sent in parts are joined).
+    std::vector<Service> dump_services();
+    // What the entry path would do with a packet from client:client_port
+    // (host byte order) with tcp_flags; throws KmodError (ENOENT) if the
+    // service is absent.
+    SvcLookup lookup(const SvcKey& key, plan::Ipv4 client, std::uint16_t client_port, std::uint8_t tcp_flags);
 
 private:
     struct Socket;

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace nfdsr::kmod {
@@ -52,10 +53,66 @@ plan::Binding parse_binding(nlmsghdr* reply);
 // "" if it carries none. Needs NETLINK_EXT_ACK on the socket.
 std::string extack_message(const nlmsghdr* error_message);
 
+// ---- the module's service table ----
+
+// "vip:port/proto (kind)", for error messages.
+std::string describe(const SvcKey& key);
+
+// NFDSR_CMD_SVC_SET: one message with the whole service; the Maglev tables
+// are split into NFDSR_A_SVC_TABLE / _EST_TABLE attributes of at most
+// NFDSR_TABLE_CHUNK entries (u16, host byte order). Ports go in network
+// byte order. Throws KmodError above the uapi limits (backends, table
+// size); the module validates the rest (prime sizes, indices, marks).
+Msg build_svc_set(int family, const Service& svc);
+// NFDSR_CMD_SVC_DEL of one service.
+Msg build_svc_del(int family, const SvcKey& key);
+// NFDSR_CMD_SVC_LOOKUP: which backend the entry path would pick for a
+// packet from client:client_port (port in host byte order) with the given
+// TCP flags (ignored by the module for UDP).
+Msg build_svc_lookup(int family, const SvcKey& key, plan::Ipv4 client, std::uint16_t client_port,
+                     std::uint8_t tcp_flags);
+// NFDSR_CMD_SVC_DUMP request.
+Msg build_svc_dump(int family);
+
+// One NFDSR_CMD_SVC_DUMP message. A big service comes in several parts
+// (uapi: NFDSR_CMD_SVC_DUMP): `first` parts carry flags, seed, table sizes
+// and no_backend; every part may carry backends and table chunks, which
+// continue those of the previous part. Throws KmodError if malformed.
+struct ServicePart {
+    Service svc;                      // key always; the rest as far as this part holds it
+    bool first = false;
+    std::uint32_t table_size = 0;     // first part only
+    std::uint32_t est_table_size = 0;
+};
+ServicePart parse_service(nlmsghdr* msg);
+
+// Joins the parts of a dump into services. A first part for a key already
+// seen replaces that service (it was replaced during the dump).
+class ServiceAssembler {
+public:
+    void add(nlmsghdr* msg);  // throws KmodError on a part that continues nothing
+    // Throws KmodError if a service is incomplete.
+    std::vector<Service> finish();
+
+private:
+    struct Entry {
+        Service svc;
+        std::uint32_t table_size = 0;
+        std::uint32_t est_table_size = 0;
+    };
+    std::vector<Entry> entries_;
+    std::size_t last_ = 0;  // index of the service the previous part was about
+};
+
+// Decode a NFDSR_CMD_SVC_LOOKUP reply. Throws KmodError if malformed.
+SvcLookup parse_svc_lookup(nlmsghdr* reply);
+
 // Attribute policies (arrays of NFDSR_A_MAX + 1, NFDSR_BA_MAX + 1,
-// NFDSR_FA_MAX + 1 entries), shared with the tests. libnl takes them non-const.
+// NFDSR_FA_MAX + 1, NFDSR_SBA_MAX + 1 entries), shared with the tests.
+// libnl takes them non-const.
 nla_policy* attr_policy();
 nla_policy* binding_policy();
 nla_policy* flow_policy();
+nla_policy* svc_backend_policy();
 
 }  // namespace nfdsr::kmod

@@ -270,3 +270,179 @@ TEST_CASE("extack message from an NLMSG_ERROR (capped and uncapped)")
         CHECK(kmod::extack_message(hdr).empty());
     }
 }
+
+// ---- the module's service table ----
+
+namespace {
+
+kmod::Service big_service()
+{
+    kmod::Service s;
+    s.key = {plan::Protocol::tcp, ip("192.168.10.10"), 443, kmod::SvcKind::entry};
+    s.flags = kmod::kSvcOption;
+    s.hash_seed = 0xdeadbeef;
+    for (int i = 0; i < 3; ++i)
+        s.backends.push_back({ip("172.16.2.1"), static_cast<std::uint16_t>(8080 + i), 0x100u * (i + 1)});
+    s.table.resize(NFDSR_TABLE_CHUNK * 2 + 5);  // three chunks
+    for (std::size_t i = 0; i < s.table.size(); ++i)
+        s.table[i] = static_cast<std::uint16_t>(i % 3);
+    s.est_table.resize(1009);
+    for (std::size_t i = 0; i < s.est_table.size(); ++i)
+        s.est_table[i] = static_cast<std::uint16_t>((i * 7) % 3);
+    return s;
+}
+
+std::vector<nlattr*> attrs_of(nlmsghdr* h, int type)
+{
+    std::vector<nlattr*> out;
+    auto* g = static_cast<genlmsghdr*>(nlmsg_data(h));
+    nlattr* a;
+    int rem;
+    nla_for_each_attr(a, genlmsg_attrdata(g, 0), genlmsg_attrlen(g, 0), rem)
+    {
+        if (nla_type(a) == type)
+            out.push_back(a);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("NFDSR_CMD_SVC_SET: key in network order, backends in order, tables chunked")
+{
+    const kmod::Service s = big_service();
+    auto msg = kmod::build_svc_set(family, s);
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    CHECK(static_cast<genlmsghdr*>(nlmsg_data(h))->cmd == NFDSR_CMD_SVC_SET);
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(h, 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    CHECK(nla_get_u8(tb[NFDSR_A_SVC_PROTO]) == 6);
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_VIP]) == ip("192.168.10.10").be);
+    CHECK(nla_get_u16(tb[NFDSR_A_SVC_PORT]) == htons(443));
+    CHECK(nla_get_u8(tb[NFDSR_A_SVC_KIND]) == NFDSR_SVC_ENTRY);
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_FLAGS]) == NFDSR_SVC_F_OPTION);
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_HASH_SEED]) == 0xdeadbeefu);
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_TABLE_SIZE]) == s.table.size());
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_EST_TABLE_SIZE]) == 1009u);
+    CHECK_FALSE(tb[NFDSR_A_SVC_NO_BACKEND]);  // dump only: the module rejects it
+
+    auto chunks = attrs_of(h, NFDSR_A_SVC_TABLE);
+    REQUIRE(chunks.size() == 3);
+    CHECK(nla_len(chunks[0]) == static_cast<int>(NFDSR_TABLE_CHUNK * 2));
+    CHECK(nla_len(chunks[2]) == 10);
+    CHECK(attrs_of(h, NFDSR_A_SVC_EST_TABLE).size() == 1);
+
+    auto backends = attrs_of(h, NFDSR_A_SVC_BACKEND);
+    REQUIRE(backends.size() == 3);
+    nlattr* ba[NFDSR_SBA_MAX + 1];
+    REQUIRE(nla_parse_nested(ba, NFDSR_SBA_MAX, backends[2], kmod::svc_backend_policy()) == 0);
+    CHECK(nla_get_u32(ba[NFDSR_SBA_IP]) == ip("172.16.2.1").be);
+    CHECK(nla_get_u16(ba[NFDSR_SBA_PORT]) == htons(8082));
+    CHECK(nla_get_u32(ba[NFDSR_SBA_ROUTE_MARK]) == 0x300u);
+    CHECK_FALSE(ba[NFDSR_SBA_PACKETS]);
+
+    // The dump parser reads the same layout back (one part holding everything).
+    kmod::ServicePart p = kmod::parse_service(h);
+    CHECK(p.first);
+    CHECK(p.table_size == s.table.size());
+    CHECK(p.est_table_size == s.est_table.size());
+    CHECK(p.svc.same_config(s));
+}
+
+TEST_CASE("NFDSR_CMD_SVC_SET: a service without backends sends an empty table")
+{
+    kmod::Service s;
+    s.key = {plan::Protocol::udp, ip("10.0.0.1"), 53, kmod::SvcKind::tunnel};
+    auto msg = kmod::build_svc_set(family, s);
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(h, 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    CHECK(nla_get_u32(tb[NFDSR_A_SVC_TABLE_SIZE]) == 0u);
+    CHECK_FALSE(tb[NFDSR_A_SVC_TABLE]);
+    CHECK_FALSE(tb[NFDSR_A_SVC_EST_TABLE_SIZE]);
+    CHECK(nla_get_u8(tb[NFDSR_A_SVC_KIND]) == NFDSR_SVC_TUNNEL);
+}
+
+TEST_CASE("NFDSR_CMD_SVC_SET: limits are checked before sending")
+{
+    kmod::Service s;
+    s.key = {plan::Protocol::tcp, ip("10.0.0.1"), 80, kmod::SvcKind::entry};
+    s.table.resize(NFDSR_MAGLEV_SIZE_LIMIT + 1);
+    CHECK_THROWS_AS(kmod::build_svc_set(family, s), kmod::KmodError);
+}
+
+TEST_CASE("SVC_DUMP parts are joined by the assembler; a new first part replaces")
+{
+    const kmod::Service s = big_service();
+    // Part 1: everything but the est table; part 2: the est table, with counters on nothing.
+    kmod::Service a = s;
+    a.est_table.clear();
+    auto m1 = kmod::build_svc_set(family, a);
+    nla_put_u32(m1.get(), NFDSR_A_SVC_EST_TABLE_SIZE, static_cast<std::uint32_t>(s.est_table.size()));
+    kmod::Msg m2(nlmsg_alloc_size(8192));
+    REQUIRE(genlmsg_put(m2.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, NFDSR_CMD_SVC_DUMP, 1));
+    nla_put_u8(m2.get(), NFDSR_A_SVC_PROTO, 6);
+    nla_put_u32(m2.get(), NFDSR_A_SVC_VIP, s.key.vip.be);
+    nla_put_u16(m2.get(), NFDSR_A_SVC_PORT, htons(443));
+    nla_put_u8(m2.get(), NFDSR_A_SVC_KIND, 0);
+    nla_put(m2.get(), NFDSR_A_SVC_EST_TABLE, static_cast<int>(s.est_table.size() * 2), s.est_table.data());
+
+    kmod::ServiceAssembler asm1;
+    asm1.add(nlmsg_hdr(m1.get()));
+    asm1.add(nlmsg_hdr(m2.get()));
+    auto out = asm1.finish();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].same_config(s));
+
+    kmod::ServiceAssembler asm2;
+    asm2.add(nlmsg_hdr(m1.get()));
+    CHECK_THROWS_AS(asm2.finish(), kmod::KmodError);  // est table missing
+
+    kmod::ServiceAssembler asm3;
+    CHECK_THROWS_AS(asm3.add(nlmsg_hdr(m2.get())), kmod::KmodError);  // continues nothing
+}
+
+TEST_CASE("NFDSR_CMD_SVC_DEL and _LOOKUP")
+{
+    const kmod::SvcKey key{plan::Protocol::udp, ip("192.168.10.101"), 5353, kmod::SvcKind::entry};
+    auto del = kmod::build_svc_del(family, key);
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(nlmsg_hdr(del.get()), 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    CHECK(static_cast<genlmsghdr*>(nlmsg_data(nlmsg_hdr(del.get())))->cmd == NFDSR_CMD_SVC_DEL);
+    CHECK(nla_get_u8(tb[NFDSR_A_SVC_PROTO]) == 17);
+    CHECK(nla_get_u16(tb[NFDSR_A_SVC_PORT]) == htons(5353));
+    CHECK_FALSE(tb[NFDSR_A_SVC_FLAGS]);
+
+    auto lk = kmod::build_svc_lookup(family, key, ip("10.1.2.3"), 40000, 0x02);
+    REQUIRE(genlmsg_parse(nlmsg_hdr(lk.get()), 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    CHECK(static_cast<genlmsghdr*>(nlmsg_data(nlmsg_hdr(lk.get())))->cmd == NFDSR_CMD_SVC_LOOKUP);
+    CHECK(nla_get_u32(tb[NFDSR_A_LOOKUP_CLIENT_IP]) == ip("10.1.2.3").be);
+    CHECK(nla_get_u16(tb[NFDSR_A_LOOKUP_CLIENT_PORT]) == htons(40000));
+    CHECK(nla_get_u8(tb[NFDSR_A_LOOKUP_TCP_FLAGS]) == 0x02);
+
+    // A reply as the module builds it.
+    nla_put_u32(lk.get(), NFDSR_A_LOOKUP_BUCKET, 977);
+    nla_put_u8(lk.get(), NFDSR_A_LOOKUP_TABLE, NFDSR_LOOKUP_TABLE_ESTABLISHED);
+    nla_put_u32(lk.get(), NFDSR_A_LOOKUP_BACKEND, 2);
+    kmod::SvcLookup l = kmod::parse_svc_lookup(nlmsg_hdr(lk.get()));
+    CHECK(l.bucket == 977u);
+    CHECK(l.established_table);
+    CHECK(l.has_backend);
+    CHECK(l.backend == 2u);
+    CHECK(kmod::describe(key) == "192.168.10.101:5353/udp (entry)");
+}
+
+TEST_CASE("NFDSR_CMD_SET carries the route mark mask; GET's service count is read")
+{
+    plan::ModuleParams params;
+    params.route_mark_mask = 0x000f0000;
+    auto msg = kmod::build_set(family, params, {});
+    nlattr* tb[NFDSR_A_MAX + 1];
+    REQUIRE(genlmsg_parse(nlmsg_hdr(msg.get()), 0, tb, NFDSR_A_MAX, kmod::attr_policy()) == 0);
+    REQUIRE(tb[NFDSR_A_ROUTE_MARK_MASK]);
+    CHECK(nla_get_u32(tb[NFDSR_A_ROUTE_MARK_MASK]) == 0x000f0000u);
+    nla_put_u32(msg.get(), NFDSR_A_SVC_COUNT, 12);
+    kmod::Status st = kmod::parse_status(nlmsg_hdr(msg.get()));
+    CHECK(st.svc_count == 12u);
+    CHECK(st.params.route_mark_mask == 0x000f0000u);
+}

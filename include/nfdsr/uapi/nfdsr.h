@@ -76,23 +76,31 @@ enum nfdsr_cmd {
 	 * `nfdsrctl trace` predicts from) and only validated here. A replace
 	 * is atomic per service (RCU): a packet sees the old or the new one;
 	 * per-backend counters of backends (address, port) present in both
-	 * carry over. On any validation error nothing changes.
+	 * carry over. On any validation error nothing changes. Needs a
+	 * configured namespace (a SET first: ENOTCONN otherwise); a message may
+	 * be megabytes (raise the socket's send buffer).
 	 */
 	NFDSR_CMD_SVC_SET,
 	/* Remove one service: NFDSR_A_SVC_PROTO, _VIP, _PORT, _KIND. ENOENT if absent. */
 	NFDSR_CMD_SVC_DEL,
 	/*
-	 * Dump the service table, one message per service, with the same
-	 * attributes as SVC_SET (Maglev tables included, so a manager can
-	 * restore what it read) plus per-backend counters.
+	 * Dump the service table with the same attributes as SVC_SET (Maglev
+	 * tables included, so a manager can restore what it read) plus
+	 * per-backend counters. A service bigger than a dump message comes in
+	 * several consecutive parts, each naming it (PROTO, VIP, PORT, KIND):
+	 * the first part has FLAGS, HASH_SEED, TABLE_SIZE, EST_TABLE_SIZE and
+	 * NO_BACKEND; each part continues backends, then TABLE chunks, then
+	 * EST_TABLE chunks where the previous one stopped. A first part for a
+	 * service already received replaces it (replaced during the dump).
 	 */
 	NFDSR_CMD_SVC_DUMP,
 	/*
 	 * The packet tracer: which backend would this namespace's entry path
 	 * pick for a packet? Request: NFDSR_A_SVC_PROTO, _VIP, _PORT, _KIND and
 	 * NFDSR_A_LOOKUP_CLIENT_IP, _CLIENT_PORT, _TCP_FLAGS. Reply: the same
-	 * plus NFDSR_A_LOOKUP_BUCKET, _BACKEND (a nest as in SVC_SET) and
-	 * _TABLE. Reads only: no drain-flow record is made or refreshed.
+	 * plus NFDSR_A_LOOKUP_BUCKET, _BACKEND (index into the service's
+	 * backends; absent: dropped) and _TABLE. ENOENT if no such service.
+	 * Reads only: no drain-flow record is made or refreshed.
 	 */
 	NFDSR_CMD_SVC_LOOKUP,
 	__NFDSR_CMD_MAX,
@@ -139,8 +147,9 @@ enum nfdsr_attr {
 	                            * repeated chunks of at most NFDSR_TABLE_CHUNK
 	                            * entries, concatenated in order to M entries;
 	                            * every entry < the number of backends */
-	NFDSR_A_SVC_EST_TABLE_SIZE,/* u32, only while a backend drains: M of the
-	                            * table from before the drain (absent/0: none) */
+	NFDSR_A_SVC_EST_TABLE_SIZE,/* u32, only while a backend drains (TCP services
+	                            * only): M of the table from before the drain
+	                            * (absent/0: none) */
 	NFDSR_A_SVC_EST_TABLE,     /* binary: as NFDSR_A_SVC_TABLE, for the
 	                            * established table */
 	NFDSR_A_SVC_NO_BACKEND,    /* u64, dump: packets dropped because the table
@@ -188,8 +197,11 @@ enum nfdsr_svc_kind {
 /* NFDSR_A_SVC_FLAGS */
 #define NFDSR_SVC_F_OPTION  0x1u /* attach the DSR option (dispatch opt, ipip xlate,
 				  * tunnel services) */
-#define NFDSR_SVC_F_CLASSIC 0x2u /* dispatch ipip classic: leave the destination
-				  * at VIP:port, only set the route mark */
+#define NFDSR_SVC_F_CLASSIC 0x2u /* dispatch ipip classic: for backends with a
+				  * route mark (through the tunnel) leave the
+				  * destination at VIP:port, only set the mark; a
+				  * backend without one (on this node) is rewritten.
+				  * Not together with NFDSR_SVC_F_OPTION. */
 #define NFDSR_SVC_F_ALL     (NFDSR_SVC_F_OPTION | NFDSR_SVC_F_CLASSIC)
 
 /* One backend of a service (nest NFDSR_A_SVC_BACKEND). */
