@@ -52,16 +52,6 @@ bool key_less(const SvcKey& a, const SvcKey& b)
     return std::tuple(a.proto, ntohl(a.vip.be), a.port, a.kind) < std::tuple(b.proto, ntohl(b.vip.be), b.port, b.kind);
 }
 
-std::string describe(const SvcKey& k)
-{
-    char addr[INET_ADDRSTRLEN] = {};
-    in_addr in{};
-    in.s_addr = k.vip.be;
-    inet_ntop(AF_INET, &in, addr, sizeof addr);
-    return std::string(addr) + ":" + std::to_string(k.port) + (k.proto == plan::Protocol::udp ? "/udp" : "/tcp") +
-           (k.kind == SvcKind::tunnel ? " via tunl0" : "");
-}
-
 std::vector<Service> services_of(const plan::NodePlan& plan)
 {
     std::vector<Service> out;

@@ -37,7 +37,4 @@ struct ServiceChanges {
 // Client::dump_services return them); counters are ignored.
 ServiceChanges diff(const std::vector<Service>& installed, const std::vector<Service>& wanted);
 
-// "192.168.10.10:31615/tcp" (+ " via tunl0" for kind tunnel), for messages.
-std::string describe(const SvcKey& k);
-
 }  // namespace nfdsr::kmod
