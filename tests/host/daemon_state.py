@@ -150,9 +150,10 @@ while True:
             return False
 
         want_table = listing()
-        maglev = re.search(r"map (svc_stream2_\w+_maglev) \{", want_table).group(1)
-        for what, cmd in [("a deleted Maglev map element", ["delete", "element", "ip", "nfdsr", maglev, "{ 0 }"]),
-                          ("a flushed chain", ["flush", "chain", "ip", "nfdsr", "dispatch"])]:
+        stream2 = re.search(r"(\d+\.\d+\.\d+\.\d+ \. tcp \. \d+) : goto entry", want_table).group(1)
+        for what, cmd in [("a deleted map element", ["delete", "element", "ip", "nfdsr", "classify_dst",
+                                                     "{ " + stream2 + " }"]),
+                          ("a flushed chain", ["flush", "chain", "ip", "nfdsr", "entry"])]:
             n = log_text().count("nft watch: table ip nfdsr repaired")
             T.sh("nft", *cmd, check=True)
             ok = repaired_after(n, what)

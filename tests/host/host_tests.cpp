@@ -186,8 +186,8 @@ TEST_CASE("empty_node") {
     nft::apply(p);
     const std::string t = nft::list_table();
     // uniform shape: all sets and base chains present, empty
-    for (const char* s : {"set entry_services", "set opt_services", "set local_backends", "map service_chains",
-                          "chain classify", "chain output_notrack", "chain dispatch"})
+    for (const char* s : {"set local_backends", "map classify_dst", "set icmp_services", "chain classify",
+                          "chain output_notrack", "chain entry"})
         CHECK_MESSAGE(t.find(s) != std::string::npos, s);
     // no elements, but for the constant set of ICMP error types the relay handles
     std::string rest = t;
