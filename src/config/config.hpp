@@ -2,6 +2,7 @@
 // This is the validated, typed form; plan/derive turns it into a NodePlan.
 #pragma once
 
+#include "config/diagnostics.hpp"
 #include "plan/node_plan.hpp"
 
 #include <cstdint>
@@ -17,12 +18,6 @@ using plan::Dispatch;
 using plan::IpipMode;
 using plan::Ipv4;
 using plan::Protocol;
-
-// 1-based position in the source file; 0 when unknown.
-struct Mark {
-    int line = 0;
-    int column = 0;
-};
 
 // Where each field of an entity was written, so cross-entity checks
 // (duplicates, references) can point at the exact field.

@@ -71,9 +71,12 @@ std::string file_too_large(std::uint64_t limit)
 
 class Reader {
 public:
-    Reader(std::string source, const Limits& limits) : source_(std::move(source)), limits_(limits) {}
+    Reader(std::string source, const Limits& limits)
+        : source_(std::move(source)), limits_(limits), diags_(static_cast<std::size_t>(limits.diagnostics))
+    {
+    }
 
-    std::vector<Diagnostic>& diagnostics() { return diags_; }
+    Diagnostics& diagnostics() { return diags_; }
     const Limits& limits() const { return limits_; }
 
     void error(const YAML::Node& at, const std::string& path, std::string message)
@@ -83,7 +86,7 @@ public:
 
     void error(Mark mark, const std::string& path, std::string message)
     {
-        diags_.push_back({source_, mark, path, std::move(message)});
+        diags_.add({source_, mark, path, std::move(message)});
     }
 
     // Checks that `node` is a mapping with only `allowed` keys, each at most
@@ -218,7 +221,7 @@ public:
 private:
     std::string source_;
     const Limits& limits_;
-    std::vector<Diagnostic> diags_;
+    Diagnostics diags_;
 };
 
 // Thrown by LimitScan at the first limit exceeded (the diagnostic is in the Reader).
@@ -881,10 +884,14 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
 
 Config parse_file(const std::string& path, const Limits& limits)
 {
+    auto fail = [&](std::string message) {
+        Diagnostics d;
+        d.add({path, {}, "", std::move(message)});
+        return ConfigError(std::move(d));
+    };
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw ConfigError({Diagnostic{path, {}, "", std::string("cannot read file: ") + std::strerror(errno)}});
-    }
+    if (!in)
+        throw fail(std::string("cannot read file: ") + std::strerror(errno));
     // Read at most file_bytes + 1 bytes (also from a pipe): a larger file is
     // rejected without reading the rest.
     std::string text;
@@ -892,7 +899,7 @@ Config parse_file(const std::string& path, const Limits& limits)
     while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
         text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
         if (text.size() > limits.file_bytes)
-            throw ConfigError({Diagnostic{path, {}, "", file_too_large(limits.file_bytes)}});
+            throw fail(file_too_large(limits.file_bytes));
     }
     return parse_text(text, path, limits);
 }

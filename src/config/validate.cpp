@@ -27,7 +27,7 @@ const char* proto_name(Protocol p)
 
 class Checker {
 public:
-    Checker(Config& config, std::vector<Diagnostic>& out) : c_(config), out_(out) {}
+    Checker(Config& config, Diagnostics& out) : c_(config), out_(out) {}
 
     void run()
     {
@@ -42,7 +42,7 @@ public:
 private:
     void error(Mark mark, const std::string& path, std::string message)
     {
-        out_.push_back({c_.source, mark, path, std::move(message)});
+        out_.add({c_.source, mark, path, std::move(message)});
     }
 
     static std::string where(Mark m)
@@ -350,13 +350,13 @@ private:
     }
 
     Config& c_;
-    std::vector<Diagnostic>& out_;
+    Diagnostics& out_;
     std::unordered_map<std::string, const Node*> nodes_by_name_;
 };
 
 }  // namespace
 
-void validate(Config& config, std::vector<Diagnostic>& out)
+void validate(Config& config, Diagnostics& out)
 {
     Checker(config, out).run();
 }

@@ -366,7 +366,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         NFDSR_LOG(error) << why << ": invalid config:\n" << e.what();
         const auto& d = e.diagnostics();
         status = "invalid config: " + (d.empty() ? one_line(e.what()) : d.front().to_string()) +
-                 (d.size() > 1 ? " (+" + std::to_string(d.size() - 1) + " more)" : "");
+                 (e.total() > 1 ? " (+" + std::to_string(e.total() - 1) + " more)" : "");
         return false;
     } catch (const std::exception& e) {
         observed.record(false, seconds(), nullptr, {});

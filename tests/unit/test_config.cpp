@@ -591,3 +591,45 @@ TEST_CASE("dispatch ipip: ipip_mss and ipip_mode classic placement")
                     "    vip: 10.9.0.1\n    port: 80\n    ipip_mode: classic\n    entry_nodes: [a]\n" + backend)
               .empty());
 }
+
+TEST_CASE("errors: the first 20 kept in full, the rest counted, one line says how many")
+{
+    // 10 services x 10,000 backends that are not mappings: 100,000 errors,
+    // each on its own line (from line 6), within the count limits.
+    std::string text = nodes_yaml + "services:\n";
+    for (int s = 0; s < 10; ++s) {
+        text += "  - {name: s" + std::to_string(s) + ", protocol: tcp, vip: 10.1.1." + std::to_string(s + 1) +
+                ", port: 80, backends: [\n";
+        for (int b = 0; b < 10000; ++b)
+            text += "      x,\n";
+        text += "    ]}\n";
+    }
+    try {
+        config::parse_text(text, "test.yaml");
+        FAIL("no ConfigError");
+    } catch (const config::ConfigError& e) {
+        CHECK(e.total() == 100000u);
+        REQUIRE(e.diagnostics().size() == 20u);
+        CHECK(e.diagnostics()[0].path == "services[0].backends[0]");
+        CHECK(e.diagnostics()[19].path == "services[0].backends[19]");
+        CHECK(e.diagnostics()[19].mark.line == 25);
+        const std::string what = e.what();
+        CHECK(std::count(what.begin(), what.end(), '\n') == 20);
+        CHECK(what.substr(what.rfind('\n') + 1) == "... and 99980 more errors");
+        CHECK(what.substr(0, what.find('\n')) == "test.yaml:6:7: services[0].backends[0]: found 'x', expected a mapping");
+    }
+}
+
+TEST_CASE("errors: Limits::diagnostics sets how many are kept; one more error is 'error'")
+{
+    const config::Limits l{.diagnostics = 1};
+    try {
+        config::parse_text("dispatch: nope\nentry_mark: 0\n" + nodes_yaml + "services: []\n", "test.yaml", l);
+        FAIL("no ConfigError");
+    } catch (const config::ConfigError& e) {
+        CHECK(e.total() == 2u);
+        CHECK(e.diagnostics().size() == 1u);
+        CHECK(std::string(e.what()) ==
+              "test.yaml:1:11: dispatch: found 'nope', expected opt or ipip\n... and 1 more error");
+    }
+}
