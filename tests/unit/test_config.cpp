@@ -1,4 +1,5 @@
 #include "config/parse.hpp"
+#include "config/quote.hpp"
 #include "config/scalars.hpp"
 #include "config_fixture.hpp"
 
@@ -631,5 +632,34 @@ TEST_CASE("errors: Limits::diagnostics sets how many are kept; one more error is
         CHECK(e.diagnostics().size() == 1u);
         CHECK(std::string(e.what()) ==
               "test.yaml:1:11: dispatch: found 'nope', expected opt or ipip\n... and 1 more error");
+    }
+}
+
+TEST_CASE("echoed values are clipped and escaped")
+{
+    CHECK(config::quote("web") == "'web'");
+    CHECK(config::quote(std::string("a\x01\xff\\b", 5)) == "'a\\x01\\xff\\\\b'");
+    CHECK(config::clip(std::string(65, 'a')) == std::string(64, 'a') + "... (65 bytes)");
+    CHECK(config::clip(std::string(64, 'a')) == std::string(64, 'a'));
+
+    const std::string svc = "services:\n  - {name: s, protocol: tcp, vip: 10.1.1.1, port: ";
+    {  // a 1 MB scalar: one short line
+        const auto d = only_error(nodes_yaml + svc + std::string(1 << 20, '7') + ",\n" +
+                                  "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(d.path == "services[0].port");
+        CHECK(d.message == "found '" + std::string(64, '7') + "'... (1048576 bytes), expected a port 1..65535");
+    }
+    {  // control characters (a YAML escape) and a byte that is not UTF-8
+        const auto d = only_error(nodes_yaml + svc + "\"8\\x01\",\n" +
+                                  "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(d.message == "found '8\\x01', expected a port 1..65535");
+        const auto raw = only_error(nodes_yaml + svc + "8\xff,\n" +
+                                    "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(raw.message == "found '8\\xff', expected a port 1..65535");
+    }
+    {  // a 1 MB unknown key (explicit: "? KEY"): in the path too
+        const auto d = only_error(nodes_yaml + "services: []\n? " + std::string(1 << 20, 'k') + "\n: 1\n");
+        CHECK(d.path == std::string(64, 'k') + "... (1048576 bytes)");
+        CHECK(d.to_string().size() < 400);
     }
 }
