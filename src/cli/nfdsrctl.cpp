@@ -149,10 +149,19 @@ void expect_positional(const Args& a, std::size_t min, std::size_t max)
         throw UsageError(a.command + ": unexpected argument " + a.positional[max]);
 }
 
+// A loaded config's warnings on stderr, as errors are printed (they do not
+// change the exit code).
+void print_warnings(const config::Config& cfg)
+{
+    if (!cfg.warnings.empty())
+        std::cerr << cfg.warnings.to_string() << "\n";
+}
+
 int cmd_validate(const Args& a)
 {
     expect_positional(a, 1, 1);
     auto cfg = config::parse_file(a.positional[0]);
+    print_warnings(cfg);
     std::cout << a.positional[0] << ": ok (" << cfg.nodes.size() << " nodes, " << cfg.services.size()
               << " services)\n";
     return exit_ok;
@@ -161,7 +170,9 @@ int cmd_validate(const Args& a)
 int cmd_plan(const Args& a)
 {
     expect_positional(a, 1, 1);
-    std::cout << plan::describe(ops::load_plan(a.positional[0], a.node));
+    const auto loaded = ops::load(a.positional[0], a.node);
+    print_warnings(loaded.config);
+    std::cout << plan::describe(loaded.plan);
     return exit_ok;
 }
 
@@ -181,7 +192,9 @@ int cmd_apply(const Args& a)
     expect_positional(a, 1, 1);
     // An explicit apply installs the file as it is, without a live
     // `dispatch set` override, and ends that override once it is in place.
-    auto p = ops::load(a.positional[0], a.node, {}, false).plan;
+    const auto loaded = ops::load(a.positional[0], a.node, {}, false);
+    print_warnings(loaded.config);
+    const auto& p = loaded.plan;
     ops::install(p, !a.no_module);
     ops::clear_dispatch_override();
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()

@@ -45,6 +45,10 @@ struct Node {
     FieldMarks marks;
 };
 
+// A backend's Maglev identity: "address:port" (e.g. "172.16.2.214:80"), so
+// renaming a backend does not move its flows (docs/config.md, Maglev).
+std::string maglev_identity(Ipv4 address, std::uint16_t port);
+
 struct Backend {
     std::string name;
     Ipv4 address;
@@ -122,6 +126,8 @@ struct Config {
     // "[IPv6]:PORT"; "" disables it. Default: loopback only.
     std::string metrics_listen = "127.0.0.1:9798";
     FieldMarks marks;  // top-level fields
+    // What is valid but likely not meant (warnings.hpp), capped like errors.
+    Diagnostics warnings{Diagnostics::default_keep, "warning"};
     Flows flows;
     std::vector<Node> nodes;
     std::vector<Service> services;

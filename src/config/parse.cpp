@@ -6,6 +6,7 @@
 #include "config/quote.hpp"
 #include "config/scalars.hpp"
 #include "config/validate.hpp"
+#include "config/warnings.hpp"
 #include "maglev/maglev.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -847,6 +848,7 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
     Reader r(source, limits);
     Config config;
     config.source = source;
+    config.warnings = Diagnostics(static_cast<std::size_t>(limits.diagnostics), "warning");
     if (text.size() > limits.file_bytes) {
         r.error(Mark{}, "", file_too_large(limits.file_bytes));
         throw ConfigError(std::move(r.diagnostics()));
@@ -880,6 +882,7 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
     check_maglev_total(r, config);
     if (!r.diagnostics().empty())
         throw ConfigError(std::move(r.diagnostics()));
+    warn(config);
     return config;
 }
 

@@ -36,6 +36,7 @@ struct Limits {
 };
 
 // Throws ConfigError (also when the file cannot be read or is too large).
+// A valid config carries its warnings (warnings.hpp) in Config::warnings.
 Config parse_file(const std::string& path, const Limits& limits = {});
 
 // `source` is the name used in messages (normally the file name).

@@ -348,6 +348,8 @@ bool apply(const Options& o, const char* why, std::string& status)
         const plan::DownSet down = checks.prober.down();
         const auto memo_before = maglev::memo().stats();
         auto loaded = ops::load(o.config, o.node, down);
+        if (!loaded.config.warnings.empty())
+            NFDSR_LOG(warning) << why << ": config warnings:\n" << loaded.config.warnings.to_string();
         const auto& p = loaded.plan;
         log_maglev_work(memo_before);
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);

@@ -663,3 +663,39 @@ TEST_CASE("echoed values are clipped and escaped")
         CHECK(d.to_string().size() < 400);
     }
 }
+
+TEST_CASE("warnings: a Maglev table below 100 x backends, with its real worst share")
+{
+    const std::string svc = "services:\n  - name: s\n    protocol: tcp\n    vip: 10.1.1.1\n    port: 80\n";
+    const std::string backends = "    backends:\n"
+                                 "      - {name: x, address: 10.0.0.5, port: 80, node: a}\n"
+                                 "      - {name: y, address: 10.0.0.6, port: 80, node: a}\n"
+                                 "      - {name: z, address: 10.0.0.7, port: 80, node: b}\n";
+    {  // 7 buckets: 3, 2, 2 against 7/3 each
+        const auto c = config::parse_text(nodes_yaml + svc + "    maglev_table_size: 7\n" + backends, "test.yaml");
+        REQUIRE(c.warnings.total() == 1u);
+        const auto& w = c.warnings.kept()[0];
+        CHECK(w.path == "services[0].maglev_table_size");
+        CHECK(w.mark.line == 9);
+        CHECK(w.to_string("warning") ==
+              "test.yaml:9:24: warning: services[0].maglev_table_size: 7 buckets for 3 backends: shares can differ "
+              "by up to 28.6% (use >= 100 x backends, e.g. the default 307)");
+        CHECK(c.warnings.to_string() == w.to_string("warning"));
+    }
+    // the default size (307), and a set size of 100 x backends: no warning
+    CHECK(config::parse_text(nodes_yaml + svc + backends, "test.yaml").warnings.empty());
+    CHECK(config::parse_text(nodes_yaml + svc + "    maglev_table_size: 307\n" + backends, "test.yaml")
+              .warnings.empty());
+    {  // capped like errors
+        std::string many = nodes_yaml + "services:\n";
+        for (int i = 0; i < 25; ++i)
+            many += "  - {name: s" + std::to_string(i) + ", protocol: tcp, vip: 10.1.1." + std::to_string(i + 1) +
+                    ", port: 80, maglev_table_size: 2,\n     backends: [{name: x, address: 10.0.0.5, port: 80, "
+                    "node: a}]}\n";
+        const auto c = config::parse_text(many, "test.yaml");
+        CHECK(c.warnings.total() == 25u);
+        CHECK(c.warnings.kept().size() == 20u);
+        const std::string text = c.warnings.to_string();
+        CHECK(text.substr(text.rfind('\n') + 1) == "... and 5 more warnings");
+    }
+}
