@@ -47,8 +47,8 @@ void warn(Config& config)
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         const Service& s = config.services[i];
         const std::size_t n = s.backends.size();
-        if (n == 0 || s.maglev_table_size >= buckets_per_backend * n)
-            continue;  // (the default size is never below)
+        if (n < 2 || s.maglev_table_size >= buckets_per_backend * n)
+            continue;  // (one backend gets every bucket; the default size is never below)
         char percent[32];
         std::snprintf(percent, sizeof percent, "%.1f%%", worst_deviation(s));
         config.warnings.add({config.source, s.marks.of("maglev_table_size"),

@@ -686,12 +686,18 @@ TEST_CASE("warnings: a Maglev table below 100 x backends, with its real worst sh
     CHECK(config::parse_text(nodes_yaml + svc + backends, "test.yaml").warnings.empty());
     CHECK(config::parse_text(nodes_yaml + svc + "    maglev_table_size: 307\n" + backends, "test.yaml")
               .warnings.empty());
+    // one backend gets every bucket whatever the size: nothing to warn about
+    CHECK(config::parse_text(nodes_yaml + "services:\n  - {name: one, protocol: tcp, vip: 10.1.1.1, port: 80, "
+                                          "maglev_table_size: 2,\n     backends: [{name: x, address: 10.0.0.5, "
+                                          "port: 80, node: a}]}\n",
+                             "test.yaml")
+              .warnings.empty());
     {  // capped like errors
         std::string many = nodes_yaml + "services:\n";
         for (int i = 0; i < 25; ++i)
             many += "  - {name: s" + std::to_string(i) + ", protocol: tcp, vip: 10.1.1." + std::to_string(i + 1) +
                     ", port: 80, maglev_table_size: 2,\n     backends: [{name: x, address: 10.0.0.5, port: 80, "
-                    "node: a}]}\n";
+                    "node: a}, {name: y, address: 10.0.0.6, port: 80, node: a}]}\n";
         const auto c = config::parse_text(many, "test.yaml");
         CHECK(c.warnings.total() == 25u);
         CHECK(c.warnings.kept().size() == 20u);
