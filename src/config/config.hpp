@@ -2,7 +2,7 @@
 // This is the validated, typed form; plan/derive turns it into a NodePlan.
 #pragma once
 
-#include "plan/node_plan.hpp"
+#include "common/net_types.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -12,11 +12,6 @@
 #include <vector>
 
 namespace nfdsr::config {
-
-using plan::Dispatch;
-using plan::IpipMode;
-using plan::Ipv4;
-using plan::Protocol;
 
 // 1-based position in the source file; 0 when unknown.
 struct Mark {
