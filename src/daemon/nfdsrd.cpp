@@ -2,12 +2,9 @@
 // SIGTERM/SIGINT leaving the data path installed (nftables table and module
 // state live in the kernel; a restart or crash of the daemon does not
 // interrupt traffic).
-#include "cli/check.hpp"
-#include "cli/daemon_state.hpp"
-#include "cli/observe.hpp"
-#include "cli/ops.hpp"
 #include "common/log.hpp"
 #include "config/diagnostics.hpp"
+#include "engine/engine.hpp"
 #include "health/endpoint.hpp"
 #include "health/prober.hpp"
 #include "maglev/memo.hpp"
@@ -189,7 +186,7 @@ struct Observed {
             p = plan;
             a = apply;
         }
-        auto snap = ops::collect(p.get(), module, true);
+        auto snap = engine::collect(p.get(), module, true);
         snap.apply = a;
         return metrics::render_prometheus(snap);
     }
@@ -284,13 +281,13 @@ struct Applied {
 
 // Host settings: apply those DSR owns (send_redirects off on entry nodes)
 // and report the rest with their fix, as `nfdsrctl check` would.
-void host_settings(const ops::Loaded& loaded, bool module)
+void host_settings(const engine::Loaded& loaded, bool module)
 {
     try {
-        auto items = ops::check_host(loaded, module);
-        for (const auto& changed : ops::apply_owned_settings(items))
+        auto items = engine::check_host(loaded, module);
+        for (const auto& changed : engine::apply_owned_settings(items))
             NFDSR_LOG(info) << "host: set " << changed;
-        for (const auto& i : ops::check_host(loaded, module)) {
+        for (const auto& i : engine::check_host(loaded, module)) {
             if (i.ok || i.info)
                 continue;
             std::string fixes;
@@ -309,7 +306,7 @@ void host_settings(const ops::Loaded& loaded, bool module)
 void publish(const Options& o, const Applied& state, bool last_ok, const std::string& status)
 {
     static std::string last_error;
-    ops::DaemonState s;
+    engine::DaemonState s;
     s.pid = getpid();
     s.config = o.config;
     s.node = checks.node;
@@ -320,7 +317,7 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     s.status = status;
     s.down = checks.applied_down;
     try {
-        ops::write_daemon_state(s);
+        engine::write_daemon_state(s);
         last_error.clear();
     } catch (const std::exception& e) {
         if (last_error != e.what())
@@ -347,11 +344,11 @@ bool apply(const Options& o, const char* why, std::string& status)
     try {
         const plan::DownSet down = checks.prober.down();
         const auto memo_before = maglev::memo().stats();
-        auto loaded = ops::load(o.config, o.node, down);
+        auto loaded = engine::load(o.config, o.node, down);
         const auto& p = loaded.plan;
         log_maglev_work(memo_before);
         NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module, &nft_table);
+        engine::install(p, o.module, &nft_table);
         checks.adopt(loaded.config, p.node, down);
         host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
@@ -415,7 +412,7 @@ bool apply_running(const Options& o, const char* why)
         const auto memo_before = maglev::memo().stats();
         auto p = plan::derive(*checks.config, checks.node, down);
         log_maglev_work(memo_before);
-        ops::install(p, o.module, &nft_table);
+        engine::install(p, o.module, &nft_table);
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

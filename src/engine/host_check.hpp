@@ -1,15 +1,16 @@
-// nfdsrctl check: the host settings this node's roles need (BRIEF §5), each
-// with an explanation and, when wrong, the exact command that fixes it.
-// Reads the current network namespace (sysctls, links, addresses, routes).
+// The host settings this node's roles need (BRIEF §5), each with an
+// explanation and, when wrong, the exact command that fixes it (`nfdsrctl
+// check`; nfdsrd applies the settings DSR owns). Reads the current network
+// namespace (sysctls, links, addresses, routes).
 #pragma once
-
-#include "cli/ops.hpp"
 
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
+
+struct Loaded;  // engine/engine.hpp
 
 struct CheckItem {
     bool ok = true;
@@ -25,11 +26,9 @@ struct CheckItem {
 // module: false skips the nfdsr.ko check (--no-module).
 std::vector<CheckItem> check_host(const Loaded& loaded, bool module);
 
-std::string render_check(const std::string& node, const std::vector<CheckItem>& items);
-
 // Writes the `owned` settings of failed items (nfdsrd at start and reload);
 // returns a description per setting changed. Throws std::runtime_error
 // naming the sysctl that could not be written.
 std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items);
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

@@ -1,6 +1,6 @@
-#include "cli/ops.hpp"
+#include "engine/engine.hpp"
 
-#include "cli/dispatch_override.hpp"
+#include "engine/dispatch_override.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "config/scalars.hpp"
@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <optional>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 plan::NodePlan load_plan(const std::string& config_path, const std::string& node)
 {
@@ -148,4 +148,4 @@ std::optional<kmod::Status> module_status(std::string& why)
     }
 }
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

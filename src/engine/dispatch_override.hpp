@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 // /run/nfdsr/dispatch, or $NFDSR_RUN_DIR/dispatch.
 std::string dispatch_override_path();
@@ -26,4 +26,4 @@ void clear_dispatch_override();
 // config.dispatch := the override, if any. Returns whether one applied.
 bool apply_dispatch_override(config::Config& config);
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

@@ -1,6 +1,6 @@
-#include "cli/dispatch_override.hpp"
+#include "engine/dispatch_override.hpp"
 
-#include "cli/daemon_state.hpp"
+#include "engine/daemon_state.hpp"
 
 #include "common/log.hpp"
 
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 namespace {
 
@@ -76,4 +76,4 @@ bool apply_dispatch_override(config::Config& config)
     return true;
 }
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

@@ -1,7 +1,19 @@
-// The operations nfdsrctl and nfdsrd share: config file -> plan for this
-// node -> module + nftables. Errors are exceptions derived from
-// std::runtime_error (config::ConfigError, plan::PlanError, kmod::KmodError,
-// nft::NftError); their what() is meant for the user as is.
+// The apply engine: everything nfdsrctl and nfdsrd do to a node, behind one
+// header. The binaries parse arguments and signals and print; the engine
+// loads the cluster config, derives this node's plan and installs it into
+// nfdsr.ko, the fwmark routes and nftables (install() below says in which
+// order and what is put back when a step fails), removes it, and reads the
+// state back (snapshot.hpp).
+//
+// Parts (included here, so that callers need only this header):
+//   dispatch_override.hpp  the node-local `dispatch set` switch, applied by load()
+//   daemon_state.hpp       /run/nfdsr/nfdsrd.state: what nfdsrd tells nfdsrctl
+//   host_check.hpp         the host settings the node's roles need
+//   snapshot.hpp           plan + nftables and module counters (status, /metrics)
+//
+// Errors are exceptions derived from std::runtime_error (config::ConfigError,
+// plan::PlanError, kmod::KmodError, nft::NftError); their what() is meant for
+// the user as is.
 #pragma once
 
 #include "config/config.hpp"
@@ -10,10 +22,15 @@
 #include "plan/derive.hpp"
 #include "plan/node_plan.hpp"
 
+#include "engine/daemon_state.hpp"
+#include "engine/dispatch_override.hpp"
+#include "engine/host_check.hpp"
+#include "engine/snapshot.hpp"
+
 #include <optional>
 #include <string>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 struct Target {
     std::string config_path;
@@ -30,7 +47,7 @@ struct Loaded {
     plan::NodePlan plan;
 };
 // `down`: backends health checks found down (nfdsrd), see plan::derive.
-// `live_override`: honour `nfdsrctl dispatch set` (cli/dispatch_override.hpp).
+// `live_override`: honour `nfdsrctl dispatch set` (engine/dispatch_override.hpp).
 Loaded load(const std::string& config_path, const std::string& node, const plan::DownSet& down = {},
             bool live_override = true);
 
@@ -56,4 +73,4 @@ std::optional<kmod::Status> module_status(std::string& why);
 // KmodError if the module is unavailable.
 std::vector<std::string> module_bindings();
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

@@ -1,6 +1,7 @@
-#include "cli/check.hpp"
+#include "engine/host_check.hpp"
 
 #include "config/scalars.hpp"
+#include "engine/engine.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -22,7 +23,7 @@
 #include <set>
 #include <sstream>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 namespace {
 
@@ -385,21 +386,4 @@ std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& item
     return done;
 }
 
-std::string render_check(const std::string& node, const std::vector<CheckItem>& items)
-{
-    std::ostringstream o;
-    std::size_t problems = 0;
-    o << "host check for node " << node << ":\n";
-    for (const auto& i : items) {
-        o << (i.info ? "info " : i.ok ? "ok   " : "FAIL ") << i.what << "\n";
-        o << "     why: " << i.why << "\n";
-        for (const auto& f : i.fix)
-            o << "     fix: " << f << "\n";
-        if (!i.ok)
-            ++problems;
-    }
-    o << (problems ? std::to_string(problems) + " problem(s)" : std::string("all checks passed")) << "\n";
-    return o.str();
-}
-
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine
