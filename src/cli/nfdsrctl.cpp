@@ -179,9 +179,7 @@ int cmd_apply(const Args& a)
     expect_positional(a, 1, 1);
     // An explicit apply installs the file as it is, without a live
     // `dispatch set` override, and ends that override once it is in place.
-    auto p = engine::load(a.positional[0], a.node, {}, false).plan;
-    engine::install(p, !a.no_module);
-    engine::clear_dispatch_override();
+    const auto p = engine::apply_file(a.positional[0], a.node, !a.no_module);
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()
               << " entry services, " << p.bindings.size() << " bindings\n";
     warn_if_daemon();

@@ -7,10 +7,8 @@
 #include "engine/engine.hpp"
 #include "health/endpoint.hpp"
 #include "health/prober.hpp"
-#include "maglev/memo.hpp"
 #include "metrics/server.hpp"
 #include "nft/watch.hpp"
-#include "plan/describe.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -279,28 +277,6 @@ struct Applied {
     bool reloading = false;  // between taking a SIGHUP and publishing its result
 };
 
-// Host settings: apply those DSR owns (send_redirects off on entry nodes)
-// and report the rest with their fix, as `nfdsrctl check` would.
-void host_settings(const engine::Loaded& loaded, bool module)
-{
-    try {
-        auto items = engine::check_host(loaded, module);
-        for (const auto& changed : engine::apply_owned_settings(items))
-            NFDSR_LOG(info) << "host: set " << changed;
-        for (const auto& i : engine::check_host(loaded, module)) {
-            if (i.ok || i.info)
-                continue;
-            std::string fixes;
-            for (const auto& f : i.fix)
-                fixes += (fixes.empty() ? "" : "; ") + f;
-            NFDSR_LOG(warning) << "host check: " << i.what << " (" << i.why << ")"
-                               << (fixes.empty() ? "" : "; fix: " + fixes);
-        }
-    } catch (const std::exception& e) {
-        NFDSR_LOG(warning) << "host check: " << e.what();
-    }
-}
-
 // The state file nfdsrctl reads (status/trace health, reload): rewritten
 // after every apply and health change. A write error is logged once.
 void publish(const Options& o, const Applied& state, bool last_ok, const std::string& status)
@@ -327,14 +303,6 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     }
 }
 
-// How much Maglev work a plan derivation did (reused: unchanged services).
-void log_maglev_work(const maglev::Memo::Stats& before)
-{
-    const auto now = maglev::memo().stats();
-    NFDSR_LOG(info) << "plan: " << now.built - before.built << " Maglev tables computed, "
-                    << now.reused - before.reused << " reused";
-}
-
 // Loads, plans and installs; logs and returns false on any error. `status`
 // receives a one-line summary (what was applied, or why it failed).
 bool apply(const Options& o, const char* why, std::string& status)
@@ -343,14 +311,10 @@ bool apply(const Options& o, const char* why, std::string& status)
     auto seconds = [&] { return static_cast<double>(monotonic_usec() - start) / 1e6; };
     try {
         const plan::DownSet down = checks.prober.down();
-        const auto memo_before = maglev::memo().stats();
-        auto loaded = engine::load(o.config, o.node, down);
+        auto loaded = engine::apply(o.config, o.node, down, o.module, nft_table);
         const auto& p = loaded.plan;
-        log_maglev_work(memo_before);
-        NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        engine::install(p, o.module, &nft_table);
         checks.adopt(loaded.config, p.node, down);
-        host_settings(loaded, o.module);
+        engine::apply_host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
                  " entry services, " + std::to_string(p.bindings.size()) + " bindings" +
                  (o.module ? "" : " (nftables only)");
@@ -409,10 +373,7 @@ bool apply_running(const Options& o, const char* why)
     const std::uint64_t start = monotonic_usec();
     const plan::DownSet down = checks.prober.down();
     try {
-        const auto memo_before = maglev::memo().stats();
-        auto p = plan::derive(*checks.config, checks.node, down);
-        log_maglev_work(memo_before);
-        engine::install(p, o.module, &nft_table);
+        auto p = engine::reapply(*checks.config, checks.node, down, o.module, nft_table);
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

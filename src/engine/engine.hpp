@@ -32,12 +32,6 @@
 
 namespace nfdsr::engine {
 
-struct Target {
-    std::string config_path;
-    std::string node;    // empty: find this machine's node by its addresses
-    bool module = true;  // false: leave nfdsr.ko alone (--no-module)
-};
-
 // Parse + validate the file, resolve the node, derive its plan.
 plan::NodePlan load_plan(const std::string& config_path, const std::string& node);
 
@@ -62,6 +56,24 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
 // it had before (read from it first: parameters and bindings, or no
 // configuration at all), so a failed apply changes nothing.
 nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr);
+
+// nfdsrctl apply: the file as it is (a live `dispatch set` override is
+// ignored) installed as install() does, then the override is cleared.
+// Returns the plan installed.
+plan::NodePlan apply_file(const std::string& config_path, const std::string& node, bool module);
+
+// nfdsrd's start and reload: load() with the health checks' `down` set
+// (and the live dispatch override), then install() into the daemon's
+// `table`. Logs how many Maglev tables the plan computed and reused (and,
+// at debug level, the plan). Returns what was installed.
+Loaded apply(const std::string& config_path, const std::string& node, const plan::DownSet& down, bool module,
+             nft::Table& table);
+
+// nfdsrd's health changes and table repairs: the plan of the running
+// `config` (not read again) for `node` with a new `down` set, installed as
+// apply() does. Returns the plan installed.
+plan::NodePlan reapply(const config::Config& config, const std::string& node, const plan::DownSet& down,
+                       bool module, nft::Table& table);
 
 // Remove table ip nfdsr and (if module) the module's bindings and flows.
 void remove(bool module);

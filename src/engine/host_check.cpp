@@ -1,5 +1,6 @@
 #include "engine/host_check.hpp"
 
+#include "common/log.hpp"
 #include "config/scalars.hpp"
 #include "engine/engine.hpp"
 
@@ -368,6 +369,11 @@ std::vector<CheckItem> check_host(const Loaded& loaded, bool module)
     return items;
 }
 
+namespace {
+
+// Writes the `owned` settings of failed items; returns a description per
+// setting changed. Throws std::runtime_error naming the sysctl that could
+// not be written.
 std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items)
 {
     std::vector<std::string> done;
@@ -384,6 +390,28 @@ std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& item
         }
     }
     return done;
+}
+
+}  // namespace
+
+void apply_host_settings(const Loaded& loaded, bool module)
+{
+    try {
+        auto items = check_host(loaded, module);
+        for (const auto& changed : apply_owned_settings(items))
+            NFDSR_LOG(info) << "host: set " << changed;
+        for (const auto& i : check_host(loaded, module)) {
+            if (i.ok || i.info)
+                continue;
+            std::string fixes;
+            for (const auto& f : i.fix)
+                fixes += (fixes.empty() ? "" : "; ") + f;
+            NFDSR_LOG(warning) << "host check: " << i.what << " (" << i.why << ")"
+                               << (fixes.empty() ? "" : "; fix: " + fixes);
+        }
+    } catch (const std::exception& e) {
+        NFDSR_LOG(warning) << "host check: " << e.what();
+    }
 }
 
 }  // namespace nfdsr::engine

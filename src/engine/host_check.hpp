@@ -26,9 +26,10 @@ struct CheckItem {
 // module: false skips the nfdsr.ko check (--no-module).
 std::vector<CheckItem> check_host(const Loaded& loaded, bool module);
 
-// Writes the `owned` settings of failed items (nfdsrd at start and reload);
-// returns a description per setting changed. Throws std::runtime_error
-// naming the sysctl that could not be written.
-std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items);
+// nfdsrd at start and reload: writes the settings DSR owns (the `owned`
+// part of failed items, e.g. send_redirects off on entry nodes) and logs
+// each change, then logs every check still failing with its fix, as
+// `nfdsrctl check` would print it. Errors are logged, not thrown.
+void apply_host_settings(const Loaded& loaded, bool module);
 
 }  // namespace nfdsr::engine
