@@ -2,8 +2,8 @@
 // This is the validated, typed form; plan/derive turns it into a NodePlan.
 #pragma once
 
+#include "common/net_types.hpp"
 #include "config/diagnostics.hpp"
-#include "plan/node_plan.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -14,10 +14,6 @@
 
 namespace nfdsr::config {
 
-using plan::Dispatch;
-using plan::IpipMode;
-using plan::Ipv4;
-using plan::Protocol;
 
 // Where each field of an entity was written, so cross-entity checks
 // (duplicates, references) can point at the exact field.

@@ -46,7 +46,7 @@ bool mentions(const Diagnostic& d, std::string_view what)
 TEST_CASE("reference lab parses with defaults filled in")
 {
     auto c = test::reference_lab();
-    CHECK(c.dispatch == plan::Dispatch::opt);
+    CHECK(c.dispatch == Dispatch::opt);
     CHECK(c.entry_mark == 0x00200000u);
     CHECK(c.hash_seed == 0x6e666473u);
     CHECK(c.flows.max == 262144u);
@@ -60,7 +60,7 @@ TEST_CASE("reference lab parses with defaults filled in")
     REQUIRE(c.services.size() == 3);
     const auto& svc1 = c.services[0];
     CHECK(svc1.name == "svc1");
-    CHECK(svc1.protocol == plan::Protocol::tcp);
+    CHECK(svc1.protocol == Protocol::tcp);
     CHECK(svc1.node_port == std::optional<std::uint16_t>(31615));
     CHECK(svc1.entry_nodes == std::vector<std::string>{"k8s-s", "k8s-w1", "k8s-w2"});
     CHECK(svc1.maglev_table_size == 101u);
@@ -68,7 +68,7 @@ TEST_CASE("reference lab parses with defaults filled in")
     CHECK(svc1.backends[0].name == "webpod1");
     CHECK(svc1.backends[0].port == 80);
     CHECK(svc1.backends[0].weight == 1u);
-    CHECK(c.services[1].protocol == plan::Protocol::udp);
+    CHECK(c.services[1].protocol == Protocol::udp);
     CHECK(c.services[2].backends[0].node == "k8s-s");
 }
 
@@ -90,7 +90,7 @@ services:
       - {name: y, address: 172.16.0.6, port: 5353, node: a, weight: 0}
 )",
                                 "t.yaml");
-    CHECK(c.dispatch == plan::Dispatch::ipip);
+    CHECK(c.dispatch == Dispatch::ipip);
     CHECK(c.entry_mark == 0x10u);
     CHECK(c.hash_seed == 42u);
     CHECK(c.flows.udp_timeout == 30u);
