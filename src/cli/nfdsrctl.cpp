@@ -1,12 +1,10 @@
 // nfdsrctl: validate, plan, apply, show and flush the nfdsr configuration.
 // Exit codes: 0 ok, 1 error, 2 usage.
-#include "cli/check.hpp"
-#include "cli/daemon_state.hpp"
-#include "cli/dispatch_override.hpp"
+#include "cli/check_report.hpp"
 #include "cli/observe.hpp"
-#include "cli/ops.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
+#include "engine/engine.hpp"
 #include "nft/nft_apply.hpp"
 #include "plan/describe.hpp"
 
@@ -149,10 +147,19 @@ void expect_positional(const Args& a, std::size_t min, std::size_t max)
         throw UsageError(a.command + ": unexpected argument " + a.positional[max]);
 }
 
+// A loaded config's warnings on stderr, as errors are printed (they do not
+// change the exit code).
+void print_warnings(const config::Config& cfg)
+{
+    if (!cfg.warnings.empty())
+        std::cerr << cfg.warnings.to_string() << "\n";
+}
+
 int cmd_validate(const Args& a)
 {
     expect_positional(a, 1, 1);
     auto cfg = config::parse_file(a.positional[0]);
+    print_warnings(cfg);
     std::cout << a.positional[0] << ": ok (" << cfg.nodes.size() << " nodes, " << cfg.services.size()
               << " services)\n";
     return exit_ok;
@@ -161,7 +168,9 @@ int cmd_validate(const Args& a)
 int cmd_plan(const Args& a)
 {
     expect_positional(a, 1, 1);
-    std::cout << plan::describe(ops::load_plan(a.positional[0], a.node));
+    const auto loaded = engine::load(a.positional[0], a.node);
+    print_warnings(loaded.config);
+    std::cout << plan::describe(loaded.plan);
     return exit_ok;
 }
 
@@ -170,7 +179,7 @@ int cmd_plan(const Args& a)
 void warn_if_daemon()
 {
     std::string why;
-    if (const auto d = ops::read_daemon_state(why))
+    if (const auto d = engine::read_daemon_state(why))
         std::cerr << "nfdsrctl: warning: nfdsrd (pid " << d->pid << ") manages this node with " << d->config
                   << ": it puts that config back within a second; to change what it runs, edit the file and "
                      "`nfdsrctl reload`, or stop it first\n";
@@ -181,9 +190,10 @@ int cmd_apply(const Args& a)
     expect_positional(a, 1, 1);
     // An explicit apply installs the file as it is, without a live
     // `dispatch set` override, and ends that override once it is in place.
-    auto p = ops::load(a.positional[0], a.node, {}, false).plan;
-    ops::install(p, !a.no_module);
-    ops::clear_dispatch_override();
+    const auto loaded = engine::load(a.positional[0], a.node, {}, false);
+    print_warnings(loaded.config);
+    const auto& p = loaded.plan;
+    engine::apply_file(loaded, !a.no_module);
     std::cout << "applied " << a.positional[0] << " on node " << p.node << ": " << p.entry.size()
               << " entry services, " << p.bindings.size() << " bindings\n";
     warn_if_daemon();
@@ -193,7 +203,7 @@ int cmd_apply(const Args& a)
 void print_module_status(bool verbose)
 {
     std::string why;
-    auto status = ops::module_status(why);
+    auto status = engine::module_status(why);
     if (!status) {
         std::cout << "module: unavailable: " << why << "\n";
         return;
@@ -207,7 +217,7 @@ void print_module_status(bool verbose)
     if (verbose) {
         std::cout << "module bindings (service -> local backend):\n";
         try {
-            for (const auto& b : ops::module_bindings())
+            for (const auto& b : engine::module_bindings())
                 std::cout << "  " << b << "\n";
         } catch (const std::exception& e) {
             std::cout << "  unavailable: " << e.what() << "\n";
@@ -246,7 +256,7 @@ void print_table_summary(const std::string& table)
               << chains << " chains, " << sets << " sets, " << maps << " maps\n";
 }
 
-using ops::json_escape;
+using cli::json_escape;
 
 std::string one_line(std::string text)
 {
@@ -265,7 +275,7 @@ int cmd_show_json(const Args& a)
     o << "{\n  \"nftables\": {\"table\": \"ip " << nft::kTable << "\", \"installed\": "
       << (table.empty() ? "false" : "true") << "},\n";
     std::string why;
-    auto status = a.no_module ? std::nullopt : ops::module_status(why);
+    auto status = a.no_module ? std::nullopt : engine::module_status(why);
     if (!status) {
         o << "  \"module\": {\"loaded\": false, \"error\": \"" << json_escape(why) << "\"}\n}\n";
     } else {
@@ -278,7 +288,7 @@ int cmd_show_json(const Args& a)
           << "    \"binding_count\": " << st.binding_count << ", \"flow_count\": " << st.flow_count
           << ", \"hooks\": " << (st.hooks ? "true" : "false") << ",\n    \"bindings\": [";
         try {
-            const auto bindings = ops::module_bindings();
+            const auto bindings = engine::module_bindings();
             for (std::size_t i = 0; i < bindings.size(); ++i)
                 o << (i ? ", " : "") << "\"" << json_escape(bindings[i]) << "\"";
         } catch (const std::exception& e) {  // a module without NFDSR_CMD_BINDING_DUMP
@@ -314,14 +324,14 @@ int cmd_show(const Args& a)
     if (!a.no_module)
         print_module_status(a.verbose);
     if (!a.positional.empty())
-        std::cout << "\nplan from " << a.positional[0] << ":\n" << plan::describe(ops::load_plan(a.positional[0], a.node));
+        std::cout << "\nplan from " << a.positional[0] << ":\n" << plan::describe(engine::load_plan(a.positional[0], a.node));
     return rc;
 }
 
 int cmd_flush(const Args& a)
 {
     expect_positional(a, 0, 0);
-    ops::remove(!a.no_module);
+    engine::remove(!a.no_module);
     std::cout << "flushed table ip " << nft::kTable << (a.no_module ? "" : " and nfdsr.ko state") << "\n";
     warn_if_daemon();
     return exit_ok;
@@ -331,7 +341,7 @@ int cmd_flush(const Args& a)
 // another) and its health results, so status and trace show the plan that is
 // live. Without a daemon: the config as is, every backend counted healthy.
 struct DaemonView {
-    std::optional<ops::DaemonState> state;
+    std::optional<engine::DaemonState> state;
     std::string why;  // no daemon: why
     std::string config;
     std::string node;
@@ -347,7 +357,7 @@ struct DaemonView {
 DaemonView daemon_view(const Args& a)
 {
     DaemonView v;
-    v.state = ops::read_daemon_state(v.why);
+    v.state = engine::read_daemon_state(v.why);
     v.config = a.config;
     if (v.state && !a.config_given && !v.state->config.empty())
         v.config = v.state->config;
@@ -376,15 +386,15 @@ int cmd_status(const Args& a)
     std::optional<plan::NodePlan> p;
     std::string plan_error;
     try {
-        p = ops::load(view.config, view.node, *view.down()).plan;
+        p = engine::load(view.config, view.node, *view.down()).plan;
     } catch (const std::exception& e) {
         plan_error = one_line(e.what());
     }
-    auto snap = ops::collect(p ? &*p : nullptr, !a.no_module, view.runs_config(), true);
+    auto snap = engine::collect(p ? &*p : nullptr, !a.no_module, view.runs_config(), true);
     snap.daemon = describe_daemon(view);
     if (!plan_error.empty())
         snap.config_error = plan_error + (snap.config_error.empty() ? "" : "; " + snap.config_error);
-    std::cout << (a.json ? ops::render_status_json(snap) : ops::render_status_text(snap));
+    std::cout << (a.json ? cli::render_status_json(snap) : cli::render_status_text(snap));
     return plan_error.empty() ? exit_ok : exit_error;
 }
 
@@ -392,10 +402,10 @@ int cmd_trace(const Args& a)
 {
     if (a.positional.size() < 2 || a.positional.size() > 3)
         throw UsageError("trace: expected CLIENT_IP:PORT ADDRESS:PORT [tcp|udp]");
-    ops::TraceQuery q;
+    cli::TraceQuery q;
     try {
-        ops::parse_endpoint(a.positional[0], q.client, q.client_port);
-        ops::parse_endpoint(a.positional[1], q.vip, q.vport);
+        cli::parse_endpoint(a.positional[0], q.client, q.client_port);
+        cli::parse_endpoint(a.positional[1], q.vip, q.vport);
     } catch (const std::invalid_argument& e) {
         throw UsageError(std::string("trace: ") + e.what());
     }
@@ -406,8 +416,8 @@ int cmd_trace(const Args& a)
             throw UsageError("trace: protocol must be tcp or udp, not '" + a.positional[2] + "'");
     }
     const DaemonView view = daemon_view(a);
-    const auto p = ops::load(view.config, view.node, *view.down()).plan;
-    std::cout << ops::render_trace(p, q, ops::trace(p, q, !a.no_module), a.json);
+    const auto p = engine::load(view.config, view.node, *view.down()).plan;
+    std::cout << cli::render_trace(p, q, cli::trace(p, q, !a.no_module), a.json);
     return exit_ok;
 }
 
@@ -423,20 +433,20 @@ struct ReloadResult {
     std::string text;  // the daemon's status line, or what went wrong
 };
 
-ReloadResult reload_daemon(const ops::DaemonState& before, unsigned timeout)
+ReloadResult reload_daemon(const engine::DaemonState& before, unsigned timeout)
 {
     if (kill(before.pid, SIGHUP) != 0)
         return {Reload::not_applied,
                 "cannot signal nfdsrd (pid " + std::to_string(before.pid) + "): " + std::strerror(errno)};
     const unsigned wanted = before.reloads_started + 1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
-    auto result = [](const ops::DaemonState& s, std::string text) {
+    auto result = [](const engine::DaemonState& s, std::string text) {
         return ReloadResult{s.last_ok ? Reload::applied : Reload::not_applied, std::move(text)};
     };
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         std::string why;
-        const auto now = ops::read_daemon_state(why);
+        const auto now = engine::read_daemon_state(why);
         if (!now)
             return {Reload::not_applied, why};
         if (now->pid != before.pid)
@@ -455,7 +465,7 @@ int cmd_reload(const Args& a)
 {
     expect_positional(a, 0, 0);
     std::string why;
-    const auto before = ops::read_daemon_state(why);
+    const auto before = engine::read_daemon_state(why);
     if (!before) {
         std::cerr << "nfdsrctl: reload: " << why << "; start it (systemctl start nfdsr)\n";
         return exit_error;
@@ -475,13 +485,13 @@ int cmd_dispatch(const Args& a)
     if (a.positional.empty())
         throw UsageError("dispatch: expected set opt|ipip, clear or show");
     const std::string& verb = a.positional[0];
-    const auto previous = ops::read_dispatch_override();
+    const auto previous = engine::read_dispatch_override();
     const DaemonView view = daemon_view(a);
     if (verb == "show") {
         expect_positional(a, 1, 1);
-        auto loaded = ops::load(view.config, view.node);
+        auto loaded = engine::load(view.config, view.node);
         std::cout << "dispatch " << plan::to_string(loaded.config.dispatch)
-                  << (previous ? " (live override " + ops::dispatch_override_path() + ")"
+                  << (previous ? " (live override " + engine::dispatch_override_path() + ")"
                                : " (from " + view.config + ")")
                   << "\n";
         return exit_ok;
@@ -491,18 +501,18 @@ int cmd_dispatch(const Args& a)
         const std::string& mode = a.positional[1];
         if (mode != "opt" && mode != "ipip")
             throw UsageError("dispatch set: expected opt or ipip, got '" + mode + "'");
-        ops::write_dispatch_override(mode == "ipip" ? plan::Dispatch::ipip : plan::Dispatch::opt);
+        engine::write_dispatch_override(mode == "ipip" ? plan::Dispatch::ipip : plan::Dispatch::opt);
     } else if (verb == "clear") {
         expect_positional(a, 1, 1);
-        ops::clear_dispatch_override();
+        engine::clear_dispatch_override();
     } else {
         throw UsageError("dispatch: unknown action '" + verb + "' (set, clear, show)");
     }
     auto restore = [&] {  // leave the override as it was: nothing changed in the data path
         if (previous)
-            ops::write_dispatch_override(*previous);
+            engine::write_dispatch_override(*previous);
         else
-            ops::clear_dispatch_override();
+            engine::clear_dispatch_override();
     };
     if (view.runs_config()) {
         // nfdsrd runs this config: it alone writes the table (it updates what
@@ -510,7 +520,7 @@ int cmd_dispatch(const Args& a)
         // read again now that the override is written (reload_daemon waits
         // for a reload that started after this read).
         std::string why;
-        const auto now = ops::read_daemon_state(why);
+        const auto now = engine::read_daemon_state(why);
         const ReloadResult r = now ? reload_daemon(*now, a.timeout) : ReloadResult{Reload::not_applied, why};
         if (r.outcome != Reload::applied) {
             const bool pending = r.outcome == Reload::pending;
@@ -527,8 +537,8 @@ int cmd_dispatch(const Args& a)
         return exit_ok;
     }
     try {
-        auto p = ops::load_plan(a.config, a.node);
-        ops::install(p, !a.no_module);
+        auto p = engine::load_plan(a.config, a.node);
+        engine::install(p, !a.no_module);
         std::cout << "node " << p.node << ": dispatch " << (verb == "set" ? a.positional[1] : "from " + a.config)
                   << " applied\n";
     } catch (...) {
@@ -541,9 +551,9 @@ int cmd_dispatch(const Args& a)
 int cmd_check(const Args& a)
 {
     expect_positional(a, 0, 0);
-    const auto loaded = ops::load(a.config, a.node);
-    const auto items = ops::check_host(loaded, !a.no_module);
-    std::cout << ops::render_check(loaded.plan.node, items);
+    const auto loaded = engine::load(a.config, a.node);
+    const auto items = engine::check_host(loaded, !a.no_module);
+    std::cout << cli::render_check(loaded.plan.node, items);
     for (const auto& i : items)
         if (!i.ok)
             return exit_error;

@@ -1,6 +1,5 @@
-// nfdsrctl trace / status and the daemon's metrics: what this node does with
-// a given flow, and a snapshot of its state (plan + nftables counters +
-// nfdsr.ko counters).
+// nfdsrctl trace / status: what this node does with a given flow, and the
+// text and JSON renderings of a status snapshot (engine/snapshot.hpp).
 #pragma once
 
 #include "kmod_client/types.hpp"
@@ -10,7 +9,7 @@
 #include <optional>
 #include <string>
 
-namespace nfdsr::ops {
+namespace nfdsr::cli {
 
 struct TraceQuery {
     plan::Ipv4 client;
@@ -46,17 +45,12 @@ void parse_endpoint(const std::string& text, plan::Ipv4& addr, std::uint16_t& po
 TraceResult trace(const plan::NodePlan& plan, const TraceQuery& q, bool ask_module = false);
 std::string render_trace(const plan::NodePlan& plan, const TraceQuery& q, const TraceResult& r, bool json);
 
-// Plan (if any) + nftables counters + module state (if `module`).
-// `health_known`: the plan carries nfdsrd's health results (backends of
-// health-checked services are "up"/"down"; otherwise "unknown"). Errors of
-// the parts are recorded in the snapshot, not thrown.
-// `count_flows`: also dump nfdsr.ko's flow table and count the flows per
-// binding (O(flows): for nfdsrctl status, not for every metrics scrape).
-metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_known, bool count_flows = false);
-
+// `nfdsrctl status` output: text for people, or one JSON object.
 std::string render_status_text(const metrics::Snapshot& s);
 std::string render_status_json(const metrics::Snapshot& s);
 
+// `in` for the inside of a JSON string: quotes and backslashes escaped,
+// control characters dropped.
 std::string json_escape(std::string_view in);
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::cli

@@ -2,7 +2,8 @@
 // This is the validated, typed form; plan/derive turns it into a NodePlan.
 #pragma once
 
-#include "plan/node_plan.hpp"
+#include "common/net_types.hpp"
+#include "config/diagnostics.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -13,16 +14,6 @@
 
 namespace nfdsr::config {
 
-using plan::Dispatch;
-using plan::IpipMode;
-using plan::Ipv4;
-using plan::Protocol;
-
-// 1-based position in the source file; 0 when unknown.
-struct Mark {
-    int line = 0;
-    int column = 0;
-};
 
 // Where each field of an entity was written, so cross-entity checks
 // (duplicates, references) can point at the exact field.
@@ -49,6 +40,10 @@ struct Node {
     std::optional<Cidr> pod_cidr;
     FieldMarks marks;
 };
+
+// A backend's Maglev identity: "address:port" (e.g. "172.16.2.214:80"), so
+// renaming a backend does not move its flows (docs/config.md, Maglev).
+std::string maglev_identity(Ipv4 address, std::uint16_t port);
 
 struct Backend {
     std::string name;
@@ -127,6 +122,8 @@ struct Config {
     // "[IPv6]:PORT"; "" disables it. Default: loopback only.
     std::string metrics_listen = "127.0.0.1:9798";
     FieldMarks marks;  // top-level fields
+    // What is valid but likely not meant (warnings.hpp), capped like errors.
+    Diagnostics warnings{Diagnostics::default_keep, "warning"};
     Flows flows;
     std::vector<Node> nodes;
     std::vector<Service> services;

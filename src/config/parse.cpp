@@ -3,8 +3,10 @@
 // here. Cross-entity rules live in validate.cpp.
 #include "config/parse.hpp"
 
+#include "config/quote.hpp"
 #include "config/scalars.hpp"
 #include "config/validate.hpp"
+#include "config/warnings.hpp"
 #include "maglev/maglev.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -38,7 +40,7 @@ std::string describe(const YAML::Node& node)
     case YAML::NodeType::Null: return "nothing (null)";
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: return quote(node.Scalar());
     default: return "an undefined value";
     }
 }
@@ -71,9 +73,12 @@ std::string file_too_large(std::uint64_t limit)
 
 class Reader {
 public:
-    Reader(std::string source, const Limits& limits) : source_(std::move(source)), limits_(limits) {}
+    Reader(std::string source, const Limits& limits)
+        : source_(std::move(source)), limits_(limits), diags_(static_cast<std::size_t>(limits.diagnostics))
+    {
+    }
 
-    std::vector<Diagnostic>& diagnostics() { return diags_; }
+    Diagnostics& diagnostics() { return diags_; }
     const Limits& limits() const { return limits_; }
 
     void error(const YAML::Node& at, const std::string& path, std::string message)
@@ -83,7 +88,7 @@ public:
 
     void error(Mark mark, const std::string& path, std::string message)
     {
-        diags_.push_back({source_, mark, path, std::move(message)});
+        diags_.add({source_, mark, path, std::move(message)});
     }
 
     // Checks that `node` is a mapping with only `allowed` keys, each at most
@@ -107,7 +112,7 @@ public:
                 std::string expected;
                 for (auto a : allowed)
                     expected += (expected.empty() ? "" : ", ") + std::string(a);
-                error(kv.first, field(path, key), "unknown field '" + key + "', expected one of: " + expected);
+                error(kv.first, field(path, clip(key)), "unknown field " + quote(key) + ", expected one of: " + expected);
                 continue;
             }
             if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
@@ -140,7 +145,7 @@ public:
             return std::nullopt;
         auto value = parse_unsigned(*text);
         if (!value || *value < min || *value > max) {
-            error(node, path, "found '" + *text + "', expected " + expected);
+            error(node, path, "found " + quote(*text) + ", expected " + expected);
             return std::nullopt;
         }
         return value;
@@ -166,7 +171,7 @@ public:
             return std::nullopt;
         auto addr = parse_ipv4(*text);
         if (!addr)
-            error(node, path, "found '" + *text + "', expected an IPv4 address like 192.168.10.10");
+            error(node, path, "found " + quote(*text) + ", expected an IPv4 address like 192.168.10.10");
         return addr;
     }
 
@@ -177,9 +182,9 @@ public:
             return std::nullopt;
         auto c = parse_cidr(*text);
         if (!c) {
-            error(node, path, "found '" + *text + "', expected an IPv4 CIDR like 172.16.0.0/24");
+            error(node, path, "found " + quote(*text) + ", expected an IPv4 CIDR like 172.16.0.0/24");
         } else if (cidr_has_host_bits(*c)) {
-            error(node, path, "found '" + *text + "', expected a network address (host bits set)");
+            error(node, path, "found " + quote(*text) + ", expected a network address (host bits set)");
             return std::nullopt;
         }
         return c;
@@ -192,7 +197,7 @@ public:
         if (!text)
             return std::nullopt;
         if (!std::regex_match(*text, pattern)) {
-            error(node, path, "found '" + *text + "', expected a name matching " + std::string(pattern_text));
+            error(node, path, "found " + quote(*text) + ", expected a name matching " + std::string(pattern_text));
             return std::nullopt;
         }
         return text;
@@ -211,14 +216,14 @@ public:
         for (const auto& o : options)
             if (*text == o.first)
                 return o.second;
-        error(node, path, "found '" + *text + "', expected " + expected);
+        error(node, path, "found " + quote(*text) + ", expected " + expected);
         return std::nullopt;
     }
 
 private:
     std::string source_;
     const Limits& limits_;
-    std::vector<Diagnostic> diags_;
+    Diagnostics diags_;
 };
 
 // Thrown by LimitScan at the first limit exceeded (the diagnostic is in the Reader).
@@ -282,7 +287,7 @@ private:
         std::string out;
         for (std::size_t i = 1; i < depth; ++i) {
             const Frame& parent = frames_[i - 1];
-            out = parent.map ? field(out, parent.key) : index(out, parent.items - 1);
+            out = parent.map ? field(out, clip(parent.key)) : index(out, parent.items - 1);
         }
         return out;
     }
@@ -463,7 +468,7 @@ void read_metrics(Reader& r, const YAML::Node& node, Config& config)
         const unsigned long p = port.empty() ? 0 : std::strtoul(port.c_str(), &end, 10);
         const bool host_ok = parse_ipv4(host).has_value() || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
         if (!host_ok || p == 0 || p > 65535 || (end && *end))
-            r.error(v, field(path, key), "found '" + *x + "', expected " + expected);
+            r.error(v, field(path, key), "found " + quote(*x) + ", expected " + expected);
         else
             config.metrics_listen = *x;
     });
@@ -542,7 +547,7 @@ std::optional<HealthCheck> read_health_check(Reader& r, const YAML::Node& node, 
         } else if (key == "path") {
             auto t = r.scalar(v, p, "an HTTP path starting with /");
             if (t && (t->empty() || (*t)[0] != '/' || t->find_first_of(" \t\r\n") != std::string::npos)) {
-                r.error(v, p, "found '" + *t + "', expected an HTTP path starting with / and without spaces");
+                r.error(v, p, "found " + quote(*t) + ", expected an HTTP path starting with / and without spaces");
                 t.reset();
             }
             ok = ok && t.has_value();
@@ -803,15 +808,15 @@ void check_ipip(Reader& r, const Config& c)
                 if (c.nodes[n].address == *s.vip) {
                     r.error(s.marks.of("ipip_mode"), mode_path,
                             "found 'classic' with vip " + format_ipv4(*s.vip) + ", the address of " +
-                                index("nodes", n) + " ('" + c.nodes[n].name +
-                                "'), expected a vip routed to (not assigned on) the entry nodes, or 'xlate'");
+                                index("nodes", n) + " (" + quote(c.nodes[n].name) +
+                                "), expected a vip routed to (not assigned on) the entry nodes, or 'xlate'");
                     break;
                 }
         }
         for (std::size_t b = 0; b < s.backends.size(); ++b)
             if (std::find(s.entry_nodes.begin(), s.entry_nodes.end(), s.backends[b].node) != s.entry_nodes.end())
                 r.error(s.backends[b].marks.of("node"), index(index("services", i) + ".backends", b) + ".node",
-                        "found '" + s.backends[b].node + "', an entry node of this ipip_mode classic service, "
+                        "found " + quote(s.backends[b].node) + ", an entry node of this ipip_mode classic service, "
                         "expected a node that is not an entry node (classic backends are reached through tunl0; "
                         "use ipip_mode xlate)");
     }
@@ -843,6 +848,7 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
     Reader r(source, limits);
     Config config;
     config.source = source;
+    config.warnings = Diagnostics(static_cast<std::size_t>(limits.diagnostics), "warning");
     if (text.size() > limits.file_bytes) {
         r.error(Mark{}, "", file_too_large(limits.file_bytes));
         throw ConfigError(std::move(r.diagnostics()));
@@ -862,7 +868,7 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
     } catch (const LimitExceeded&) {
         throw ConfigError(std::move(r.diagnostics()));
     } catch (const YAML::ParserException& e) {
-        r.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+        r.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + clip(e.msg));
         throw ConfigError(std::move(r.diagnostics()));
     }
     if (root.IsNull() && mark_of(root).line == 0) {
@@ -876,15 +882,20 @@ Config parse_text(std::string_view text, const std::string& source, const Limits
     check_maglev_total(r, config);
     if (!r.diagnostics().empty())
         throw ConfigError(std::move(r.diagnostics()));
+    warn(config);
     return config;
 }
 
 Config parse_file(const std::string& path, const Limits& limits)
 {
+    auto fail = [&](std::string message) {
+        Diagnostics d;
+        d.add({path, {}, "", std::move(message)});
+        return ConfigError(std::move(d));
+    };
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw ConfigError({Diagnostic{path, {}, "", std::string("cannot read file: ") + std::strerror(errno)}});
-    }
+    if (!in)
+        throw fail(std::string("cannot read file: ") + std::strerror(errno));
     // Read at most file_bytes + 1 bytes (also from a pipe): a larger file is
     // rejected without reading the rest.
     std::string text;
@@ -892,7 +903,7 @@ Config parse_file(const std::string& path, const Limits& limits)
     while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
         text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
         if (text.size() > limits.file_bytes)
-            throw ConfigError({Diagnostic{path, {}, "", file_too_large(limits.file_bytes)}});
+            throw fail(file_too_large(limits.file_bytes));
     }
     return parse_text(text, path, limits);
 }

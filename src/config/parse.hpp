@@ -30,9 +30,13 @@ struct Limits {
     std::uint64_t backends_per_service = 10000;    // services[].backends[] (10 EndpointSlices of 1000)
     std::uint64_t backends_total = 250000;         // over all services
     std::uint64_t maglev_buckets_total = 64ull << 20;  // sum of maglev_table_size over all services
+    // Errors (and warnings) kept in full and printed; past it they are only
+    // counted ("... and N more errors"), so any file yields a screenful.
+    std::uint64_t diagnostics = Diagnostics::default_keep;
 };
 
 // Throws ConfigError (also when the file cannot be read or is too large).
+// A valid config carries its warnings (warnings.hpp) in Config::warnings.
 Config parse_file(const std::string& path, const Limits& limits = {});
 
 // `source` is the name used in messages (normally the file name).

@@ -1,5 +1,6 @@
 #include "config/validate.hpp"
 
+#include "config/quote.hpp"
 #include "config/scalars.hpp"
 #include "maglev/maglev.hpp"
 
@@ -27,7 +28,7 @@ const char* proto_name(Protocol p)
 
 class Checker {
 public:
-    Checker(Config& config, std::vector<Diagnostic>& out) : c_(config), out_(out) {}
+    Checker(Config& config, Diagnostics& out) : c_(config), out_(out) {}
 
     void run()
     {
@@ -42,7 +43,7 @@ public:
 private:
     void error(Mark mark, const std::string& path, std::string message)
     {
-        out_.push_back({c_.source, mark, path, std::move(message)});
+        out_.add({c_.source, mark, path, std::move(message)});
     }
 
     static std::string where(Mark m)
@@ -61,7 +62,7 @@ private:
                 auto [it, fresh] = names.emplace(n.name, i);
                 if (!fresh)
                     error(n.marks.of("name"), path + ".name",
-                          "found duplicate node name '" + n.name + "', already used by " + index("nodes", it->second) +
+                          "found duplicate node name " + quote(n.name) + ", already used by " + index("nodes", it->second) +
                               where(c_.nodes[it->second].marks.of("name")) + ", expected a unique name");
             }
             if (n.address.be != 0) {
@@ -94,10 +95,10 @@ private:
                 const auto& name = s.entry_nodes[i];
                 if (!node_named(name))
                     error(s.marks.of("entry_nodes"), index(path + ".entry_nodes", i),
-                          "found unknown node '" + name + "', expected a name from nodes[]");
+                          "found unknown node " + quote(name) + ", expected a name from nodes[]");
                 if (!seen.insert(name).second)
                     error(s.marks.of("entry_nodes"), index(path + ".entry_nodes", i),
-                          "found node '" + name + "' twice, expected each entry node once");
+                          "found node " + quote(name) + " twice, expected each entry node once");
             }
         }
 
@@ -117,12 +118,12 @@ private:
                       "takes the backend out)");
             if (!b.node.empty() && !node_named(b.node))
                 error(b.marks.of("node"), bpath + ".node",
-                      "found unknown node '" + b.node + "', expected a name from nodes[]");
+                      "found unknown node " + quote(b.node) + ", expected a name from nodes[]");
             if (!b.name.empty()) {
                 auto [it, fresh] = names.emplace(b.name, bi);
                 if (!fresh)
                     error(b.marks.of("name"), bpath + ".name",
-                          "found duplicate backend name '" + b.name + "', already used by " +
+                          "found duplicate backend name " + quote(b.name) + ", already used by " +
                               index(path + ".backends", it->second) + ", expected a unique name within the service");
             }
             if (b.address.be != 0 && b.port != 0) {
@@ -168,7 +169,7 @@ private:
             auto [it, fresh] = names.emplace(s.name, i);
             if (!fresh)
                 error(s.marks.of("name"), index("services", i) + ".name",
-                      "found duplicate service name '" + s.name + "', already used by " +
+                      "found duplicate service name " + quote(s.name) + ", already used by " +
                           index("services", it->second) + ", expected a unique name");
         }
     }
@@ -244,8 +245,8 @@ private:
                 if (!fresh && it->second != i)
                     error(s.marks.entity, index("services", i),
                           "found " + format_ipv4(a) + ":" + std::to_string(port) + "/" + proto_name(s.protocol) +
-                              " already used by " + index("services", it->second) + " ('" +
-                              c_.services[it->second].name + "'), expected a unique service address");
+                              " already used by " + index("services", it->second) + " (" +
+                              quote(c_.services[it->second].name) + "), expected a unique service address");
             }
             if (s.node_port)
                 g.node_port_services.push_back(i);
@@ -277,7 +278,7 @@ private:
                         if (svc != svc_claims->second.addresses.end()) {
                             error(s.marks.of("health_check_node_port"), path,
                                   "found " + std::to_string(port) + ", which " + index("services", svc->second) +
-                                      " ('" + c_.services[svc->second].name + "') uses on " +
+                                      " (" + quote(c_.services[svc->second].name) + ") uses on " +
                                       format_ipv4(n->address) + ", expected a port no service uses");
                             break;
                         }
@@ -286,7 +287,7 @@ private:
                     if (!fresh && it->second != i) {
                         error(s.marks.of("health_check_node_port"), path,
                               "found " + std::to_string(port) + ", already the health_check_node_port of " +
-                                  index("services", it->second) + " ('" + c_.services[it->second].name + "') on " +
+                                  index("services", it->second) + " (" + quote(c_.services[it->second].name) + ") on " +
                                   format_ipv4(n->address) + ", expected a unique port");
                         break;
                     }
@@ -340,23 +341,23 @@ private:
                     continue;
                 const Node& n = c_.nodes[best];
                 const std::string where_text =
-                    is_address ? "the address of " + index("nodes", best) + " ('" + n.name + "')"
-                               : "in " + index("nodes", best) + ".pod_cidr ('" + n.name + "')";
+                    is_address ? "the address of " + index("nodes", best) + " (" + quote(n.name) + ")"
+                               : "in " + index("nodes", best) + ".pod_cidr (" + quote(n.name) + ")";
                 error(b.marks.of("node"), index(index("services", si) + ".backends", bi) + ".node",
-                      "found node '" + b.node + "' but the backend address " + format_ipv4(b.address) + " is " +
-                          where_text + ", expected node '" + n.name + "'");
+                      "found node " + quote(b.node) + " but the backend address " + format_ipv4(b.address) + " is " +
+                          where_text + ", expected node " + quote(n.name));
             }
         }
     }
 
     Config& c_;
-    std::vector<Diagnostic>& out_;
+    Diagnostics& out_;
     std::unordered_map<std::string, const Node*> nodes_by_name_;
 };
 
 }  // namespace
 
-void validate(Config& config, std::vector<Diagnostic>& out)
+void validate(Config& config, Diagnostics& out)
 {
     Checker(config, out).run();
 }

@@ -6,12 +6,10 @@
 #include "config/config.hpp"
 #include "config/diagnostics.hpp"
 
-#include <vector>
-
 namespace nfdsr::config {
 
-// Appends problems to `out`; also fills defaults that depend on other
+// Adds problems to `errors`; also fills defaults that depend on other
 // entities (entry_nodes = all nodes, default maglev_table_size).
-void validate(Config& config, std::vector<Diagnostic>& out);
+void validate(Config& config, Diagnostics& errors);
 
 }  // namespace nfdsr::config

@@ -2,18 +2,13 @@
 // SIGTERM/SIGINT leaving the data path installed (nftables table and module
 // state live in the kernel; a restart or crash of the daemon does not
 // interrupt traffic).
-#include "cli/check.hpp"
-#include "cli/daemon_state.hpp"
-#include "cli/observe.hpp"
-#include "cli/ops.hpp"
 #include "common/log.hpp"
 #include "config/diagnostics.hpp"
+#include "engine/engine.hpp"
 #include "health/endpoint.hpp"
 #include "health/prober.hpp"
-#include "maglev/memo.hpp"
 #include "metrics/server.hpp"
 #include "nft/watch.hpp"
-#include "plan/describe.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -189,7 +184,7 @@ struct Observed {
             p = plan;
             a = apply;
         }
-        auto snap = ops::collect(p.get(), module, true);
+        auto snap = engine::collect(p.get(), module, true);
         snap.apply = a;
         return metrics::render_prometheus(snap);
     }
@@ -265,7 +260,7 @@ Health checks;
 // what differs from it (the first apply replaces the table: adoption).
 nft::Table nft_table;
 // nfdsr.ko's service table as our last apply left it (reloads send only what changed)
-ops::ServiceRecord module_services;
+engine::ServiceRecord module_services;
 
 // Changes to table ip nfdsr by anyone else, seen through the nftables event
 // group: undone at once by installing the running config again (a rebuild
@@ -284,34 +279,12 @@ struct Applied {
     bool reloading = false;  // between taking a SIGHUP and publishing its result
 };
 
-// Host settings: apply those DSR owns (send_redirects off on entry nodes)
-// and report the rest with their fix, as `nfdsrctl check` would.
-void host_settings(const ops::Loaded& loaded, bool module)
-{
-    try {
-        auto items = ops::check_host(loaded, module);
-        for (const auto& changed : ops::apply_owned_settings(items))
-            NFDSR_LOG(info) << "host: set " << changed;
-        for (const auto& i : ops::check_host(loaded, module)) {
-            if (i.ok || i.info)
-                continue;
-            std::string fixes;
-            for (const auto& f : i.fix)
-                fixes += (fixes.empty() ? "" : "; ") + f;
-            NFDSR_LOG(warning) << "host check: " << i.what << " (" << i.why << ")"
-                               << (fixes.empty() ? "" : "; fix: " + fixes);
-        }
-    } catch (const std::exception& e) {
-        NFDSR_LOG(warning) << "host check: " << e.what();
-    }
-}
-
 // The state file nfdsrctl reads (status/trace health, reload): rewritten
 // after every apply and health change. A write error is logged once.
 void publish(const Options& o, const Applied& state, bool last_ok, const std::string& status)
 {
     static std::string last_error;
-    ops::DaemonState s;
+    engine::DaemonState s;
     s.pid = getpid();
     s.config = o.config;
     s.node = checks.node;
@@ -322,7 +295,7 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
     s.status = status;
     s.down = checks.applied_down;
     try {
-        ops::write_daemon_state(s);
+        engine::write_daemon_state(s);
         last_error.clear();
     } catch (const std::exception& e) {
         if (last_error != e.what())
@@ -330,14 +303,6 @@ void publish(const Options& o, const Applied& state, bool last_ok, const std::st
                                << " (nfdsrctl status/reload will not see this daemon)";
         last_error = e.what();
     }
-}
-
-// How much Maglev work a plan derivation did (reused: unchanged services).
-void log_maglev_work(const maglev::Memo::Stats& before)
-{
-    const auto now = maglev::memo().stats();
-    NFDSR_LOG(info) << "plan: " << now.built - before.built << " Maglev tables computed, "
-                    << now.reused - before.reused << " reused";
 }
 
 // Loads, plans and installs; logs and returns false on any error. `status`
@@ -348,14 +313,12 @@ bool apply(const Options& o, const char* why, std::string& status)
     auto seconds = [&] { return static_cast<double>(monotonic_usec() - start) / 1e6; };
     try {
         const plan::DownSet down = checks.prober.down();
-        const auto memo_before = maglev::memo().stats();
-        auto loaded = ops::load(o.config, o.node, down);
+        auto loaded = engine::apply(o.config, o.node, down, o.module, nft_table, module_services);
+        if (!loaded.config.warnings.empty())
+            NFDSR_LOG(warning) << why << ": config warnings:\n" << loaded.config.warnings.to_string();
         const auto& p = loaded.plan;
-        log_maglev_work(memo_before);
-        NFDSR_LOG(debug) << "plan:\n" << plan::describe(p);
-        ops::install(p, o.module, &nft_table, &module_services);
         checks.adopt(loaded.config, p.node, down);
-        host_settings(loaded, o.module);
+        engine::apply_host_settings(loaded, o.module);
         status = "applied " + o.config + " as node " + p.node + ": " + std::to_string(p.entry.size()) +
                  " entry services, " + std::to_string(p.bindings.size()) + " bindings" +
                  (o.module ? "" : " (nftables only)");
@@ -368,7 +331,7 @@ bool apply(const Options& o, const char* why, std::string& status)
         NFDSR_LOG(error) << why << ": invalid config:\n" << e.what();
         const auto& d = e.diagnostics();
         status = "invalid config: " + (d.empty() ? one_line(e.what()) : d.front().to_string()) +
-                 (d.size() > 1 ? " (+" + std::to_string(d.size() - 1) + " more)" : "");
+                 (e.total() > 1 ? " (+" + std::to_string(e.total() - 1) + " more)" : "");
         return false;
     } catch (const std::exception& e) {
         observed.record(false, seconds(), nullptr, {});
@@ -414,10 +377,7 @@ bool apply_running(const Options& o, const char* why)
     const std::uint64_t start = monotonic_usec();
     const plan::DownSet down = checks.prober.down();
     try {
-        const auto memo_before = maglev::memo().stats();
-        auto p = plan::derive(*checks.config, checks.node, down);
-        log_maglev_work(memo_before);
-        ops::install(p, o.module, &nft_table, &module_services);
+        auto p = engine::reapply(*checks.config, checks.node, down, o.module, nft_table, module_services);
         std::string names;
         for (const auto& [svc, be] : down)
             names += (names.empty() ? "" : ", ") + svc + "/" + be;

@@ -72,7 +72,7 @@ std::vector<std::uint32_t> maglev_table(const std::vector<BackendPlan>& backends
     ids.reserve(backends.size());
     for (const auto& b : backends) {
         const bool takes = b.healthy && (established || !b.draining);
-        ids.push_back({backend_identity(b.addr, b.port), takes ? b.weight : 0u});
+        ids.push_back({config::maglev_identity(b.addr, b.port), takes ? b.weight : 0u});
     }
     return maglev::memo().build(ids, table_size);
 }
@@ -243,11 +243,6 @@ void derive_local_clients(const config::Config& config, const config::Node& self
 }
 
 }  // namespace
-
-std::string backend_identity(Ipv4 addr, std::uint16_t port)
-{
-    return config::format_ipv4(addr) + ":" + std::to_string(port);
-}
 
 NodePlan derive(const config::Config& config, std::string_view node_name, const DownSet& down)
 {

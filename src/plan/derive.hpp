@@ -16,9 +16,6 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Maglev identity of a backend: "address:port" (e.g. "172.16.2.214:80").
-std::string backend_identity(Ipv4 addr, std::uint16_t port);
-
 // Roles of node `node_name` (must be in config.nodes, else PlanError):
 //  - entry: one EntryServicePlan per service listing this node as an entry
 //    node (NodePort: vip = this node's address, vport = node_port);

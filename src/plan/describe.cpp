@@ -17,6 +17,13 @@ const char* to_string(Dispatch d)
     return d == Dispatch::ipip ? "ipip" : "opt";
 }
 
+const char* dispatch_label(const EntryServicePlan& e)
+{
+    if (e.dispatch == Dispatch::opt)
+        return "opt";
+    return e.ipip_mode == IpipMode::classic ? "ipip-classic" : "ipip";
+}
+
 static std::string endpoint(Ipv4 a, std::uint16_t port)
 {
     return config::format_ipv4(a) + ":" + std::to_string(port);

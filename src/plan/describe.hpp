@@ -16,5 +16,7 @@ std::vector<std::uint32_t> bucket_counts(const EntryServicePlan& e);
 
 const char* to_string(Protocol p);
 const char* to_string(Dispatch d);
+// "opt", "ipip" or "ipip-classic" (the ipip mode included): status, trace, metrics.
+const char* dispatch_label(const EntryServicePlan& e);
 
 }  // namespace nfdsr::plan

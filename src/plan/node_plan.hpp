@@ -3,23 +3,20 @@
 // consume only this; they never read the config file themselves.
 #pragma once
 
+#include "common/net_types.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace nfdsr::plan {
 
-enum class Protocol : std::uint8_t { tcp = 6, udp = 17 };
-enum class Dispatch : std::uint8_t { opt, ipip };
-// Inner packet of dispatch ipip: xlate = rewritten to backend ip:port and
-// carrying the DSR option (as in opt); classic = left at VIP:port (LVS-TUN).
-enum class IpipMode : std::uint8_t { xlate, classic };
-
-// IPv4 address as it sits in a packet header (network byte order).
-struct Ipv4 {
-    std::uint32_t be = 0;
-    friend bool operator==(const Ipv4&, const Ipv4&) = default;
-};
+// The shared vocabulary (common/net_types.hpp), under the names the plan's
+// consumers have always used.
+using nfdsr::Dispatch;
+using nfdsr::IpipMode;
+using nfdsr::Ipv4;
+using nfdsr::Protocol;
 
 struct BackendPlan {
     std::string name;      // e.g. "webpod1"

@@ -19,6 +19,9 @@
 #     aliases expand to ~10^7 values. `nfdsrctl validate` rejects each with its
 #     first line under `ulimit -v 1048576` (1 GiB of address space: without
 #     the limits the first one needs ~4.6 GB).
+# (d) Error output stays short, also under `ulimit -v 1048576`: 10 services
+#     of 10,000 backends with port 70000 (100,000 errors) print 20 lines and
+#     "... and 99980 more errors"; a 10 MB scalar is echoed clipped.
 set -uo pipefail
 CTL=$1 SRC=$2
 DIR=$SRC/tests/host/configs/broken
@@ -137,6 +140,32 @@ check_rejected "apply million-backends (ulimit -v 1 GiB)" \
   in_ns bash -c 'ulimit -v 1048576 && exec "$@"' - "$CTL" apply --no-module million-backends.yaml --node a
 unchanged "apply million-backends"
 echo "limits: 3 generated configs rejected under ulimit -v 1048576"
+
+# (d) a screenful of errors, short lines
+{
+  printf '%s\nservices:\n' "$header"
+  awk 'BEGIN { for (s = 0; s < 10; s++) {
+    printf "  - name: s%d\n    protocol: tcp\n    vip: 10.96.0.%d\n    port: 80\n    backends:\n", s, s + 1
+    for (j = 0; j < 10000; j++)
+      printf "      - {name: b%d, address: 10.%d.%d.%d, port: 70000, node: w}\n", j, 128 + s, int(j / 256), j % 256 } }'
+} >bad-ports.yaml
+check_rejected "validate bad-ports (ulimit -v 1 GiB)" \
+  "bad-ports.yaml:10:47: services[0].backends[0].port: found '70000', expected a port 1..65535" \
+  limited "$CTL" validate bad-ports.yaml
+lines=$(wc -l <"$TMP/err")
+last=$(tail -n1 "$TMP/err")
+((lines <= 25)) || bad "bad-ports: $lines lines on stderr, expected at most 25"
+[[ $last == "... and 99980 more errors" ]] || bad "bad-ports: last line '$last', expected '... and 99980 more errors'"
+{
+  printf '%s\nservices:\n  - name: s\n    protocol: tcp\n    vip: 10.96.0.1\n    port: ' "$header"
+  head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 7
+  printf '\n    backends:\n      - {name: b, address: 10.128.0.1, port: 80, node: w}\n'
+} >big-scalar.yaml
+check_rejected "validate big-scalar (ulimit -v 1 GiB)" \
+  "big-scalar.yaml:8:11: services[0].port: found '$(printf '7%.0s' {1..64})'... (10485760 bytes), expected a port 1..65535" \
+  limited "$CTL" validate big-scalar.yaml
+(($(wc -c <"$TMP/err") < 200)) || bad "big-scalar: $(wc -c <"$TMP/err") bytes on stderr, expected one short line"
+echo "errors: 100,000 bad ports print $lines lines; a 10 MB scalar one line of $(wc -c <"$TMP/err") bytes"
 
 ((fail == 0)) && echo "PASS" || echo "FAILED"
 exit $fail

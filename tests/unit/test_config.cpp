@@ -1,4 +1,5 @@
 #include "config/parse.hpp"
+#include "config/quote.hpp"
 #include "config/scalars.hpp"
 #include "config_fixture.hpp"
 
@@ -45,7 +46,7 @@ bool mentions(const Diagnostic& d, std::string_view what)
 TEST_CASE("reference lab parses with defaults filled in")
 {
     auto c = test::reference_lab();
-    CHECK(c.dispatch == plan::Dispatch::opt);
+    CHECK(c.dispatch == Dispatch::opt);
     CHECK(c.entry_mark == 0x00200000u);
     CHECK(c.hash_seed == 0x6e666473u);
     CHECK(c.flows.max == 262144u);
@@ -59,7 +60,7 @@ TEST_CASE("reference lab parses with defaults filled in")
     REQUIRE(c.services.size() == 3);
     const auto& svc1 = c.services[0];
     CHECK(svc1.name == "svc1");
-    CHECK(svc1.protocol == plan::Protocol::tcp);
+    CHECK(svc1.protocol == Protocol::tcp);
     CHECK(svc1.node_port == std::optional<std::uint16_t>(31615));
     CHECK(svc1.entry_nodes == std::vector<std::string>{"k8s-s", "k8s-w1", "k8s-w2"});
     CHECK(svc1.maglev_table_size == 101u);
@@ -67,7 +68,7 @@ TEST_CASE("reference lab parses with defaults filled in")
     CHECK(svc1.backends[0].name == "webpod1");
     CHECK(svc1.backends[0].port == 80);
     CHECK(svc1.backends[0].weight == 1u);
-    CHECK(c.services[1].protocol == plan::Protocol::udp);
+    CHECK(c.services[1].protocol == Protocol::udp);
     CHECK(c.services[2].backends[0].node == "k8s-s");
 }
 
@@ -89,7 +90,7 @@ services:
       - {name: y, address: 172.16.0.6, port: 5353, node: a, weight: 0}
 )",
                                 "t.yaml");
-    CHECK(c.dispatch == plan::Dispatch::ipip);
+    CHECK(c.dispatch == Dispatch::ipip);
     CHECK(c.entry_mark == 0x10u);
     CHECK(c.hash_seed == 42u);
     CHECK(c.flows.udp_timeout == 30u);
@@ -590,4 +591,117 @@ TEST_CASE("dispatch ipip: ipip_mss and ipip_mode classic placement")
     CHECK(errors_of("dispatch: ipip\n" + nodes_yaml + svc_head +
                     "    vip: 10.9.0.1\n    port: 80\n    ipip_mode: classic\n    entry_nodes: [a]\n" + backend)
               .empty());
+}
+
+TEST_CASE("errors: the first 20 kept in full, the rest counted, one line says how many")
+{
+    // 10 services x 10,000 backends that are not mappings: 100,000 errors,
+    // each on its own line (from line 6), within the count limits.
+    std::string text = nodes_yaml + "services:\n";
+    for (int s = 0; s < 10; ++s) {
+        text += "  - {name: s" + std::to_string(s) + ", protocol: tcp, vip: 10.1.1." + std::to_string(s + 1) +
+                ", port: 80, backends: [\n";
+        for (int b = 0; b < 10000; ++b)
+            text += "      x,\n";
+        text += "    ]}\n";
+    }
+    try {
+        config::parse_text(text, "test.yaml");
+        FAIL("no ConfigError");
+    } catch (const config::ConfigError& e) {
+        CHECK(e.total() == 100000u);
+        REQUIRE(e.diagnostics().size() == 20u);
+        CHECK(e.diagnostics()[0].path == "services[0].backends[0]");
+        CHECK(e.diagnostics()[19].path == "services[0].backends[19]");
+        CHECK(e.diagnostics()[19].mark.line == 25);
+        const std::string what = e.what();
+        CHECK(std::count(what.begin(), what.end(), '\n') == 20);
+        CHECK(what.substr(what.rfind('\n') + 1) == "... and 99980 more errors");
+        CHECK(what.substr(0, what.find('\n')) == "test.yaml:6:7: services[0].backends[0]: found 'x', expected a mapping");
+    }
+}
+
+TEST_CASE("errors: Limits::diagnostics sets how many are kept; one more error is 'error'")
+{
+    const config::Limits l{.diagnostics = 1};
+    try {
+        config::parse_text("dispatch: nope\nentry_mark: 0\n" + nodes_yaml + "services: []\n", "test.yaml", l);
+        FAIL("no ConfigError");
+    } catch (const config::ConfigError& e) {
+        CHECK(e.total() == 2u);
+        CHECK(e.diagnostics().size() == 1u);
+        CHECK(std::string(e.what()) ==
+              "test.yaml:1:11: dispatch: found 'nope', expected opt or ipip\n... and 1 more error");
+    }
+}
+
+TEST_CASE("echoed values are clipped and escaped")
+{
+    CHECK(config::quote("web") == "'web'");
+    CHECK(config::quote(std::string("a\x01\xff\\b", 5)) == "'a\\x01\\xff\\\\b'");
+    CHECK(config::clip(std::string(65, 'a')) == std::string(64, 'a') + "... (65 bytes)");
+    CHECK(config::clip(std::string(64, 'a')) == std::string(64, 'a'));
+
+    const std::string svc = "services:\n  - {name: s, protocol: tcp, vip: 10.1.1.1, port: ";
+    {  // a 1 MB scalar: one short line
+        const auto d = only_error(nodes_yaml + svc + std::string(1 << 20, '7') + ",\n" +
+                                  "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(d.path == "services[0].port");
+        CHECK(d.message == "found '" + std::string(64, '7') + "'... (1048576 bytes), expected a port 1..65535");
+    }
+    {  // control characters (a YAML escape) and a byte that is not UTF-8
+        const auto d = only_error(nodes_yaml + svc + "\"8\\x01\",\n" +
+                                  "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(d.message == "found '8\\x01', expected a port 1..65535");
+        const auto raw = only_error(nodes_yaml + svc + "8\xff,\n" +
+                                    "     backends: [{name: x, address: 10.0.0.5, port: 80, node: a}]}\n");
+        CHECK(raw.message == "found '8\\xff', expected a port 1..65535");
+    }
+    {  // a 1 MB unknown key (explicit: "? KEY"): in the path too
+        const auto d = only_error(nodes_yaml + "services: []\n? " + std::string(1 << 20, 'k') + "\n: 1\n");
+        CHECK(d.path == std::string(64, 'k') + "... (1048576 bytes)");
+        CHECK(d.to_string().size() < 400);
+    }
+}
+
+TEST_CASE("warnings: a Maglev table below 100 x backends, with its real worst share")
+{
+    const std::string svc = "services:\n  - name: s\n    protocol: tcp\n    vip: 10.1.1.1\n    port: 80\n";
+    const std::string backends = "    backends:\n"
+                                 "      - {name: x, address: 10.0.0.5, port: 80, node: a}\n"
+                                 "      - {name: y, address: 10.0.0.6, port: 80, node: a}\n"
+                                 "      - {name: z, address: 10.0.0.7, port: 80, node: b}\n";
+    {  // 7 buckets: 3, 2, 2 against 7/3 each
+        const auto c = config::parse_text(nodes_yaml + svc + "    maglev_table_size: 7\n" + backends, "test.yaml");
+        REQUIRE(c.warnings.total() == 1u);
+        const auto& w = c.warnings.kept()[0];
+        CHECK(w.path == "services[0].maglev_table_size");
+        CHECK(w.mark.line == 9);
+        CHECK(w.to_string("warning") ==
+              "test.yaml:9:24: warning: services[0].maglev_table_size: 7 buckets for 3 backends: shares can differ "
+              "by up to 28.6% (use >= 100 x backends, e.g. the default 307)");
+        CHECK(c.warnings.to_string() == w.to_string("warning"));
+    }
+    // the default size (307), and a set size of 100 x backends: no warning
+    CHECK(config::parse_text(nodes_yaml + svc + backends, "test.yaml").warnings.empty());
+    CHECK(config::parse_text(nodes_yaml + svc + "    maglev_table_size: 307\n" + backends, "test.yaml")
+              .warnings.empty());
+    // one backend gets every bucket whatever the size: nothing to warn about
+    CHECK(config::parse_text(nodes_yaml + "services:\n  - {name: one, protocol: tcp, vip: 10.1.1.1, port: 80, "
+                                          "maglev_table_size: 2,\n     backends: [{name: x, address: 10.0.0.5, "
+                                          "port: 80, node: a}]}\n",
+                             "test.yaml")
+              .warnings.empty());
+    {  // capped like errors
+        std::string many = nodes_yaml + "services:\n";
+        for (int i = 0; i < 25; ++i)
+            many += "  - {name: s" + std::to_string(i) + ", protocol: tcp, vip: 10.1.1." + std::to_string(i + 1) +
+                    ", port: 80, maglev_table_size: 2,\n     backends: [{name: x, address: 10.0.0.5, port: 80, "
+                    "node: a}, {name: y, address: 10.0.0.6, port: 80, node: a}]}\n";
+        const auto c = config::parse_text(many, "test.yaml");
+        CHECK(c.warnings.total() == 25u);
+        CHECK(c.warnings.kept().size() == 20u);
+        const std::string text = c.warnings.to_string();
+        CHECK(text.substr(text.rfind('\n') + 1) == "... and 5 more warnings");
+    }
 }

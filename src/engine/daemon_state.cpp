@@ -1,4 +1,4 @@
-#include "cli/daemon_state.hpp"
+#include "engine/daemon_state.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 std::string runtime_dir()
 {
@@ -153,4 +153,4 @@ std::optional<DaemonState> read_daemon_state(std::string& why)
     return s;
 }
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

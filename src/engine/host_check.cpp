@@ -1,6 +1,8 @@
-#include "cli/check.hpp"
+#include "engine/host_check.hpp"
 
+#include "common/log.hpp"
 #include "config/scalars.hpp"
+#include "engine/engine.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -22,7 +24,7 @@
 #include <set>
 #include <sstream>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 namespace {
 
@@ -367,6 +369,11 @@ std::vector<CheckItem> check_host(const Loaded& loaded, bool module)
     return items;
 }
 
+namespace {
+
+// Writes the `owned` settings of failed items; returns a description per
+// setting changed. Throws std::runtime_error naming the sysctl that could
+// not be written.
 std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& items)
 {
     std::vector<std::string> done;
@@ -385,21 +392,26 @@ std::vector<std::string> apply_owned_settings(const std::vector<CheckItem>& item
     return done;
 }
 
-std::string render_check(const std::string& node, const std::vector<CheckItem>& items)
+}  // namespace
+
+void apply_host_settings(const Loaded& loaded, bool module)
 {
-    std::ostringstream o;
-    std::size_t problems = 0;
-    o << "host check for node " << node << ":\n";
-    for (const auto& i : items) {
-        o << (i.info ? "info " : i.ok ? "ok   " : "FAIL ") << i.what << "\n";
-        o << "     why: " << i.why << "\n";
-        for (const auto& f : i.fix)
-            o << "     fix: " << f << "\n";
-        if (!i.ok)
-            ++problems;
+    try {
+        auto items = check_host(loaded, module);
+        for (const auto& changed : apply_owned_settings(items))
+            NFDSR_LOG(info) << "host: set " << changed;
+        for (const auto& i : check_host(loaded, module)) {
+            if (i.ok || i.info)
+                continue;
+            std::string fixes;
+            for (const auto& f : i.fix)
+                fixes += (fixes.empty() ? "" : "; ") + f;
+            NFDSR_LOG(warning) << "host check: " << i.what << " (" << i.why << ")"
+                               << (fixes.empty() ? "" : "; fix: " + fixes);
+        }
+    } catch (const std::exception& e) {
+        NFDSR_LOG(warning) << "host check: " << e.what();
     }
-    o << (problems ? std::to_string(problems) + " problem(s)" : std::string("all checks passed")) << "\n";
-    return o.str();
 }
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

@@ -11,19 +11,19 @@
 #include <optional>
 #include <string>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 // /run/nfdsr/dispatch, or $NFDSR_RUN_DIR/dispatch.
 std::string dispatch_override_path();
 
 // The override, if one is set. Throws std::runtime_error on an unreadable or
 // invalid file (it names the file and what it contains).
-std::optional<plan::Dispatch> read_dispatch_override();
+std::optional<Dispatch> read_dispatch_override();
 
-void write_dispatch_override(plan::Dispatch d);
+void write_dispatch_override(Dispatch d);
 void clear_dispatch_override();
 
 // config.dispatch := the override, if any. Returns whether one applied.
 bool apply_dispatch_override(config::Config& config);
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

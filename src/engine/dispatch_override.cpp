@@ -1,6 +1,6 @@
-#include "cli/dispatch_override.hpp"
+#include "engine/dispatch_override.hpp"
 
-#include "cli/daemon_state.hpp"
+#include "engine/daemon_state.hpp"
 
 #include "common/log.hpp"
 
@@ -11,17 +11,17 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 namespace {
 
-const char* name_of(plan::Dispatch d) { return d == plan::Dispatch::ipip ? "ipip" : "opt"; }
+const char* name_of(Dispatch d) { return d == Dispatch::ipip ? "ipip" : "opt"; }
 
 }  // namespace
 
 std::string dispatch_override_path() { return runtime_dir() + "/dispatch"; }
 
-std::optional<plan::Dispatch> read_dispatch_override()
+std::optional<Dispatch> read_dispatch_override()
 {
     const std::string path = dispatch_override_path();
     std::ifstream in(path);
@@ -33,14 +33,14 @@ std::optional<plan::Dispatch> read_dispatch_override()
     std::string word;
     in >> word;
     if (word == "opt")
-        return plan::Dispatch::opt;
+        return Dispatch::opt;
     if (word == "ipip")
-        return plan::Dispatch::ipip;
+        return Dispatch::ipip;
     throw std::runtime_error("dispatch override " + path + " holds '" + word +
                              "', expected opt or ipip; run 'nfdsrctl dispatch clear'");
 }
 
-void write_dispatch_override(plan::Dispatch d)
+void write_dispatch_override(Dispatch d)
 {
     const std::string path = dispatch_override_path();
     std::filesystem::create_directories(runtime_dir());
@@ -76,4 +76,4 @@ bool apply_dispatch_override(config::Config& config)
     return true;
 }
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine

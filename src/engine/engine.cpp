@@ -1,20 +1,22 @@
-#include "cli/ops.hpp"
+#include "engine/engine.hpp"
 
-#include "cli/dispatch_override.hpp"
+#include "engine/dispatch_override.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "config/scalars.hpp"
 #include "kmod_client/client.hpp"
 #include "kmod_client/services.hpp"
+#include "maglev/memo.hpp"
 #include "nft/nft_apply.hpp"
 #include "plan/derive.hpp"
+#include "plan/describe.hpp"
 #include "plan/discover.hpp"
 #include "route/route_apply.hpp"
 
 #include <algorithm>
 #include <optional>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 plan::NodePlan load_plan(const std::string& config_path, const std::string& node)
 {
@@ -173,6 +175,45 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
     }
 }
 
+void apply_file(const Loaded& loaded, bool module)
+{
+    install(loaded.plan, module);
+    clear_dispatch_override();
+}
+
+namespace {
+
+// How much Maglev work a plan derivation did (reused: unchanged services).
+void log_maglev_work(const maglev::Memo::Stats& before)
+{
+    const auto now = maglev::memo().stats();
+    NFDSR_LOG(info) << "plan: " << now.built - before.built << " Maglev tables computed, "
+                    << now.reused - before.reused << " reused";
+}
+
+}  // namespace
+
+Loaded apply(const std::string& config_path, const std::string& node, const plan::DownSet& down, bool module,
+             nft::Table& table, ServiceRecord& services)
+{
+    const auto memo_before = maglev::memo().stats();
+    auto loaded = load(config_path, node, down);
+    log_maglev_work(memo_before);
+    NFDSR_LOG(debug) << "plan:\n" << plan::describe(loaded.plan);
+    install(loaded.plan, module, &table, &services);
+    return loaded;
+}
+
+plan::NodePlan reapply(const config::Config& config, const std::string& node, const plan::DownSet& down,
+                       bool module, nft::Table& table, ServiceRecord& services)
+{
+    const auto memo_before = maglev::memo().stats();
+    auto p = plan::derive(config, node, down);
+    log_maglev_work(memo_before);
+    install(p, module, &table, &services);
+    return p;
+}
+
 void remove(bool module)
 {
     nft::flush();
@@ -202,4 +243,10 @@ std::optional<kmod::Status> module_status(std::string& why)
     }
 }
 
-}  // namespace nfdsr::ops
+kmod::SvcLookup module_lookup(const kmod::SvcKey& key, plan::Ipv4 client, std::uint16_t client_port,
+                              std::uint8_t tcp_flags)
+{
+    return kmod::Client::open().lookup(key, client, client_port, tcp_flags);
+}
+
+}  // namespace nfdsr::engine

@@ -11,7 +11,7 @@
 #include <string>
 #include <sys/types.h>
 
-namespace nfdsr::ops {
+namespace nfdsr::engine {
 
 // /run/nfdsr, or $NFDSR_RUN_DIR.
 std::string runtime_dir();
@@ -37,4 +37,4 @@ void write_daemon_state(const DaemonState& s);
 // with `why` saying what is missing. A malformed file counts as missing.
 std::optional<DaemonState> read_daemon_state(std::string& why);
 
-}  // namespace nfdsr::ops
+}  // namespace nfdsr::engine
