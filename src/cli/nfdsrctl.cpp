@@ -4,7 +4,9 @@
 #include "cli/observe.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
+#include "config/scalars.hpp"
 #include "engine/engine.hpp"
+#include "kmod_client/messages.hpp"
 #include "nft/nft_apply.hpp"
 #include "plan/describe.hpp"
 
@@ -214,7 +216,21 @@ void print_module_status(bool verbose)
               << std::dec << ", hooks " << (s.hooks ? "registered" : "not registered (not configured)") << "\n";
     for (const auto& c : s.counters)
         std::cout << "  " << c.name << " " << c.value << "\n";
+    std::cout << "module service table: " << s.svc_count << " services\n";
     if (verbose) {
+        try {
+            for (const auto& svc : engine::module_services()) {
+                std::cout << "  " << kmod::describe(svc.key) << " dispatch " << engine::module_dispatch(svc)
+                          << ", maglev " << svc.table.size() << (svc.est_table.empty() ? "" : " (draining)")
+                          << ", no-backend drops " << svc.no_backend << "\n";
+                for (const auto& b : svc.backends)
+                    std::cout << "    " << config::format_ipv4(b.addr) << ":" << b.port << " route mark 0x" << std::hex
+                              << b.route_mark << std::dec << ", " << b.packets << " packets, " << b.bytes
+                              << " bytes\n";
+            }
+        } catch (const std::exception& e) {
+            std::cout << "  unavailable: " << e.what() << "\n";
+        }
         std::cout << "module bindings (service -> local backend):\n";
         try {
             for (const auto& b : engine::module_bindings())
@@ -292,6 +308,33 @@ int cmd_show_json(const Args& a)
             for (std::size_t i = 0; i < bindings.size(); ++i)
                 o << (i ? ", " : "") << "\"" << json_escape(bindings[i]) << "\"";
         } catch (const std::exception& e) {  // a module without NFDSR_CMD_BINDING_DUMP
+            o << "\"unavailable: " << json_escape(e.what()) << "\"";
+        }
+        o << "],\n    \"svc_count\": " << st.svc_count << ",\n    \"services\": [";
+        try {
+            const auto services = engine::module_services();
+            for (std::size_t i = 0; i < services.size(); ++i) {
+                const auto& svc = services[i];
+                std::vector<std::uint32_t> buckets(svc.backends.size(), 0);
+                for (auto idx : svc.table)
+                    if (idx < buckets.size())
+                        ++buckets[idx];
+                o << (i ? "," : "") << "\n      {\"address\": \"" << config::format_ipv4(svc.key.vip)
+                  << "\", \"port\": " << svc.key.port << ", \"protocol\": \""
+                  << plan::to_string(svc.key.proto) << "\", \"kind\": \""
+                  << (svc.key.kind == kmod::SvcKind::tunnel ? "tunnel" : "entry") << "\", \"dispatch\": \""
+                  << engine::module_dispatch(svc) << "\", \"maglev_size\": " << svc.table.size()
+                  << ", \"draining\": " << (svc.est_table.empty() ? "false" : "true")
+                  << ", \"no_backend\": " << svc.no_backend << ", \"backends\": [";
+                for (std::size_t b = 0; b < svc.backends.size(); ++b)
+                    o << (b ? ", " : "") << "{\"address\": \"" << config::format_ipv4(svc.backends[b].addr)
+                      << "\", \"port\": " << svc.backends[b].port << ", \"route_mark\": "
+                      << svc.backends[b].route_mark << ", \"buckets\": " << buckets[b]
+                      << ", \"packets\": " << svc.backends[b].packets << ", \"bytes\": " << svc.backends[b].bytes
+                      << "}";
+                o << "]}";
+            }
+        } catch (const std::exception& e) {
             o << "\"unavailable: " << json_escape(e.what()) << "\"";
         }
         o << "],\n    \"counters\": {";

@@ -243,6 +243,18 @@ std::optional<kmod::Status> module_status(std::string& why)
     }
 }
 
+std::vector<kmod::Service> module_services() { return kmod::Client::open().dump_services(); }
+
+const char* module_dispatch(const kmod::Service& s)
+{
+    if (s.flags & kmod::kSvcClassic)
+        return "ipip-classic";
+    for (const auto& b : s.backends)
+        if (b.route_mark)
+            return "ipip";
+    return "opt";
+}
+
 kmod::SvcLookup module_lookup(const kmod::SvcKey& key, plan::Ipv4 client, std::uint16_t client_port,
                               std::uint8_t tcp_flags)
 {

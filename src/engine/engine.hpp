@@ -98,6 +98,15 @@ std::optional<kmod::Status> module_status(std::string& why);
 // KmodError if the module is unavailable.
 std::vector<std::string> module_bindings();
 
+// nfdsr.ko's service table with its counters; throws KmodError.
+std::vector<kmod::Service> module_services();
+
+// How the module dispatches a service: "ipip-classic" (flag classic),
+// "ipip" (the option and a route mark on some backend), else "opt" (an
+// ipip service whose backends are all on this node looks like opt: no
+// tunnel either way).
+const char* module_dispatch(const kmod::Service& s);
+
 // nfdsr.ko's packet tracer (NFDSR_CMD_SVC_LOOKUP): the bucket and backend
 // its entry path picks for a packet of `client`:`client_port` (host byte
 // order) with `tcp_flags` (0 for UDP) to service `key`, without changing
