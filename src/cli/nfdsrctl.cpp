@@ -325,7 +325,7 @@ int cmd_show_json(const Args& a)
                   << (svc.key.kind == kmod::SvcKind::tunnel ? "tunnel" : "entry") << "\", \"dispatch\": \""
                   << engine::module_dispatch(svc) << "\", \"maglev_size\": " << svc.table.size()
                   << ", \"draining\": " << (svc.est_table.empty() ? "false" : "true")
-                  << ", \"no_backend\": " << svc.no_backend << ", \"backends\": [";
+                  << ", \"no_backend_drops\": " << svc.no_backend << ", \"backends\": [";
                 for (std::size_t b = 0; b < svc.backends.size(); ++b)
                     o << (b ? ", " : "") << "{\"address\": \"" << config::format_ipv4(svc.backends[b].addr)
                       << "\", \"port\": " << svc.backends[b].port << ", \"route_mark\": "

@@ -36,6 +36,16 @@ e2e_counter() {
     sed -n "s/.*\"$2\": *\([0-9][0-9]*\).*/\1/p" | head -n1
 }
 
+# e2e_svc NS ADDRESS PORT [tcp|udp] [entry|tunnel] FIELD: one service of that
+# node's nfdsr.ko service table (tests/e2e/svc_query.py: dispatch,
+# maglev_size, draining, no_backend_drops, or backends: one line each
+# "ADDRESS:PORT BUCKETS PACKETS ROUTE_MARK"); fails if it is not there
+e2e_svc() {
+  local json
+  json=$(lab_exec "$1" nfdsrctl show -o json 2>/dev/null) || lab_fail "$1: nfdsrctl show -o json"
+  python3 "$NFDSR_SRC_DIR/tests/e2e/svc_query.py" "${@:2}" <<<"$json"
+}
+
 # e2e_expect_counter NS NAME MIN: counter >= MIN
 e2e_expect_counter() {
   local v

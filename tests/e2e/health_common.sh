@@ -50,11 +50,22 @@ wait_log() {
   return 1
 }
 
-# map_backends NODE SERVICE_CHAIN: "backend-chain count" lines of its Maglev map
+# lab pod addresses -> names (tests/e2e/configs/health-lab.yaml)
+declare -gA POD_NAME=([172.16.0.10]=webpod0 [172.16.2.214]=webpod1 [172.16.1.20]=webpod2)
+
+# map_backends NODE PORT: "backend buckets" lines of the Maglev table nfdsr.ko
+# holds for the NodePort PORT at NODE's address (backends with buckets only)
 map_backends() {
-  local m
-  m=$(lab_exec "$1" nft list map ip nfdsr "$2_maglev")
-  grep -o "goto $2_be_[A-Za-z0-9_-]*" <<<"$m" | sed "s/goto $2_be_//" | sort | uniq -c | awk '{print $2, $1}'
+  local lines addr buckets rest
+  lines=$(e2e_svc "$1" "${LAB_NODE_IP[$1]}" "$2" backends) || lab_fail "$1: no service :$2 in nfdsr.ko"
+  while read -r addr buckets rest; do
+    ((buckets > 0)) && echo "${POD_NAME[${addr%:*}]:-${addr%:*}} $buckets"
+  done <<<"$lines" | sort
+}
+
+# backend_packets NODE PORT POD: packets nfdsr.ko dispatched to POD for that service
+backend_packets() {
+  e2e_svc "$1" "${LAB_NODE_IP[$1]}" "$2" backends | awk -v a="$3" 'index($1, a ":") == 1 {print $3}'
 }
 
 # table_text NODE: the ruleset without counters (stateless listing)

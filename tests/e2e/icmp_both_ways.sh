@@ -31,11 +31,8 @@ URL=http://192.168.10.10:31615/bytes/$BYTES
 # ---- helpers ----
 counter_of() { local v; v=$(e2e_counter "$1" "$2"); echo "${v:-0}"; }
 
-# relay_rule_packets: k8s-s's nft counter of the ICMP relay rule towards webpod1
-relay_rule_packets() {
-  lab_exec k8s-s nft list chain ip nfdsr svc_svc1_tcp_31615_be_webpod1 |
-    sed -n '/ICMP error about a reply/s/.*counter packets \([0-9]*\).*/\1/p'
-}
+# relay_rule_packets: ICMP errors k8s-s's nfdsr.ko relayed to a backend
+relay_rule_packets() { counter_of k8s-s icmp_relayed; }
 
 # checksums FILE WHAT: tcpdump -vv of the capture reports no bad checksum
 # (outer IP, ICMP, quoted IP, quoted TCP/UDP)
@@ -99,7 +96,7 @@ check_pmtu_relay() {
   if [[ $(pod_pmtu) == 1200 ]]; then r=0; else r=1; fi
   e2e_observe "2[$d]: webpod1 cached path MTU 1200 towards the client ($(pod_pmtu))" $r
   if ((r1 > r0)); then r=0; else r=1; fi
-  e2e_observe "2[$d]: k8s-s relayed frag-needed to webpod1 (relay rule counter $r0 -> $r1)" $r
+  e2e_observe "2[$d]: k8s-s relayed frag-needed to webpod1 (icmp_relayed $r0 -> $r1)" $r
   if ((q1 > q0)); then r=0; else r=1; fi
   e2e_observe "2[$d]: k8s-w1 icmp_quote_translated moved ($q0 -> $q1)" $r
 }
@@ -149,10 +146,10 @@ lab_exec k8s-w1 ip route get "$CLIENT"
 lab_exec rtr ip route get "$CLIENT"
 
 # CONTROL: without k8s-s's relay rule the frag-needed goes nowhere useful
-handle=$(lab_exec k8s-s nft -a list chain ip nfdsr dispatch |
+handle=$(lab_exec k8s-s nft -a list chain ip nfdsr classify |
   sed -n '/ICMP error about a reply/s/.*# handle \([0-9]*\)$/\1/p')
-[[ -n $handle ]] || lab_fail "no ICMP relay rule in k8s-s's dispatch chain"
-lab_exec k8s-s nft delete rule ip nfdsr dispatch handle "$handle"
+[[ -n $handle ]] || lab_fail "no ICMP relay rule in k8s-s's classify chain"
+lab_exec k8s-s nft delete rule ip nfdsr classify handle "$handle"
 forget_pod_pmtu
 got=$(download 15)
 echo "CONTROL download without the relay rule: ${got:-0} bytes"
@@ -165,7 +162,7 @@ check_pmtu_relay opt
 # ================= dispatch ipip (xlate) =================
 E2E_CONFIG=$NFDSR_SRC_DIR/examples/reference-lab-ipip.yaml
 e2e_apply_all
-lab_exec k8s-s nft list chain ip nfdsr svc_svc1_tcp_31615_be_webpod1
+e2e_svc k8s-s 192.168.10.10 31615 backends
 check_port_unreachable ipip
 tx0=$(lab_exec k8s-s cat /sys/class/net/tunl0/statistics/tx_packets)
 check_pmtu_relay ipip

@@ -10,10 +10,7 @@ health_up
 daemon_start k8s-s
 daemon_start k8s-w1
 
-drops() {
-  lab_exec k8s-s nft list chain ip nfdsr svc_local1_tcp_31621 |
-    sed -n 's/.*counter packets \([0-9]*\) bytes [0-9]* drop.*/\1/p' | head -n1
-}
+drops() { e2e_svc k8s-s 192.168.10.10 31621 no_backend_drops; }
 d0=$(drops)
 if lab_exec test-pc curl -sS --max-time 2 http://192.168.10.10:31621/ >/dev/null 2>&1; then
   lab_fail "k8s-s served a local_only service without a local backend"

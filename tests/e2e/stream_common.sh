@@ -37,11 +37,10 @@ stream_dispatch_set() {
   echo "$(date +%T.%N | cut -c1-12) $1 -> dispatch $2 (nfdsrctl dispatch set)"
 }
 
-# stream_dispatch_of NODE: opt or ipip, from the installed ruleset
+# stream_dispatch_of NODE: opt or ipip, from nfdsr.ko's service table
+# (the stream service at the node's own address)
 stream_dispatch_of() {
-  local set # (no `| grep -q` under pipefail: nft may die of SIGPIPE)
-  set=$(lab_exec "$1" nft list set ip nfdsr ipip_xlate_services)
-  if [[ $set == *" . $STREAM_PORT"* ]]; then echo ipip; else echo opt; fi
+  e2e_svc "$1" "${LAB_NODE_IP[$1]}" "$STREAM_PORT" dispatch
 }
 
 # stream_watch_resets: capture the TCP resets and ICMP errors test-pc receives,

@@ -90,12 +90,11 @@ play_failed() {
   grep -E -A3 '^(fatal|failed):' "$work/$1.log" | cut -c1-600 || true
   fail "ansible-playbook $1 failed"
 }
-set_has() { # NODE SET: the installed SET mentions the NodePort 31618
-  local s
-  s=$(ip netns exec "$tag-$1" nft list set ip nfdsr "$2")
-  [[ $s == *" . 31618"* ]]
+dispatch_of() { # NODE: the dispatch of NodePort 31618 that NODE's nfdsrd runs (nfdsrctl status)
+  ip netns exec "$tag-$1" env NFDSR_RUN_DIR="$work/$1/run" "$ctl" status --config "$work/$1/nfdsr.yaml" \
+    --node "$1" --no-module -o json |
+    python3 -c 'import json, sys; print(*[s["dispatch"] for s in json.load(sys.stdin)["services"] if s["port"] == 31618])'
 }
-dispatch_of() { if set_has "$1" ipip_xlate_services; then echo ipip; else echo opt; fi; }
 canon() { ip netns exec "$tag-$1" nft -s list table ip nfdsr | python3 "$src/tests/host/nft_canon.py"; }
 
 # the modules really run in their node's namespace
