@@ -116,8 +116,14 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
         if (services && services->installed &&
             (!before.configured || services->installed->size() != before.svc_count))
             services->installed.reset();  // the module was reloaded or flushed behind our back
-        const std::vector<kmod::Service> installed =
-            services && services->installed ? *services->installed : client->dump_services();
+        std::vector<kmod::Service> installed;
+        if (services && services->installed) {
+            installed = *services->installed;
+        } else {
+            installed = client->dump_services();  // (in the module's hash order)
+            std::sort(installed.begin(), installed.end(),
+                      [](const kmod::Service& a, const kmod::Service& b) { return kmod::key_less(a.key, b.key); });
+        }
         changes = kmod::diff(installed, wanted);
         if (services)
             services->installed.reset();  // unknown until this apply is through

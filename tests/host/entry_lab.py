@@ -3,7 +3,7 @@
 client 192.168.10.200 (vc0) -- (ve0) entry k8s-s 192.168.10.10, 172.16.2.1
 (ve1) -- (vb0) backend namespace holding the given backend addresses
 (172.16.2.x, no listener needed: only the entry node's choice is checked).
-The entry node forwards; table ip nfdsr comes from `nfdsrctl apply --no-module`.
+The entry node forwards; the test applies its config there with nfdsrctl.
 """
 import os
 import subprocess

@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
-"""host_trace_matches_kernel: `nfdsrctl trace` predicts the backend the kernel picks.
+"""trace_matches_kernel (VM, tests/e2e/entry_path.sh): `nfdsrctl trace` predicts the backend nfdsr.ko picks.
 
     trace_matches_kernel.py NFDSRCTL
 
 Topology (entry_lab.py): client 192.168.10.200 -- entry k8s-s
-192.168.10.10 (table ip nfdsr from `nfdsrctl apply --no-module`) -- backend
-namespace holding 5 backend addresses 172.16.2.11-15 (no listener: each SYN
-gets an RST, we only need the SYN). For 24 client source ports (bound
-explicitly), one SYN each; the backend chain whose counter moved (read with
-`nfdsrctl status -o json`) must be the one `nfdsrctl trace -o json` names.
-The services use two table sizes and a non-default seed.
+192.168.10.10 (`nfdsrctl apply`: table ip nfdsr and nfdsr.ko's service
+table) -- backend namespace holding 5 backend addresses 172.16.2.11-15 (no
+listener: each SYN gets an RST, we only need the SYN). For 24 client source
+ports (bound explicitly), one SYN each; the backend whose nfdsr.ko counter
+moved (read with `nfdsrctl status -o json`) must be the one `nfdsrctl trace
+-o json` names, and trace's own question to nfdsr.ko (its packet tracer)
+must agree. The services use two table sizes and a non-default seed.
 """
 import json
 import os
 import sys
 import tempfile
 
-from entry_lab import EntryLab, main, run
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "host"))
+from entry_lab import EntryLab, main, run  # noqa: E402 (the namespaces topology, shared with host tests)
 
 CTL = sys.argv[1]
 
@@ -61,7 +63,7 @@ except OSError:
 
 
 def counters(lab, cfg):
-    st = json.loads(run(CTL, "status", "--no-module", "--config", cfg, "--node", "k8s-s", "-o", "json",
+    st = json.loads(run(CTL, "status", "--config", cfg, "--node", "k8s-s", "-o", "json",
                         ns=lab.entry))
     return {(s["port"], b["name"]): b["packets"] for s in st["services"] for b in s["backends"]}
 
@@ -77,7 +79,7 @@ def scenario(lab, check):
         cfg = os.path.join(d, "nfdsr.yaml")
         with open(cfg, "w") as f:
             f.write(CONFIG)
-        run(CTL, "apply", "--no-module", "--node", "k8s-s", cfg, ns=EN)
+        run(CTL, "apply", "--node", "k8s-s", cfg, ns=EN)
         seen = set()
         for vport in (31615, 31700):
             for n in range(12):
@@ -92,6 +94,8 @@ def scenario(lab, check):
                 check(moved == [predicted],
                       f"port {vport} sport {sport}: kernel chose {moved}, trace says {predicted} "
                       f"(bucket {tr['bucket']})")
+                check(tr["kernel"] is not None and tr["kernel"]["agrees"] and tr["kernel"]["backend"] == predicted,
+                      f"port {vport} sport {sport}: nfdsr.ko's packet tracer agrees ({tr['kernel']})")
                 seen.add((vport, predicted))
         check(len([s for s in seen if s[0] == 31615]) >= 3,
               f"the flows spread over several backends: {sorted(seen)}")
@@ -102,7 +106,8 @@ def scenario(lab, check):
         # The human form names the bucket and the backend.
         out = run(CTL, "trace", "192.168.10.200:40001", "192.168.10.10:31615", "--config", cfg, "--node", "k8s-s",
                   ns=EN)
-        check("maglev bucket:" in out and "backend: be" in out and "dispatch: opt" in out, "human trace:\n" + out)
+        check("maglev bucket:" in out and "backend: be" in out and "dispatch: opt" in out and
+              "agrees with the prediction" in out, "human trace:\n" + out)
 
 
 main(body)
