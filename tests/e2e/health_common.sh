@@ -59,7 +59,7 @@ map_backends() {
   local lines addr buckets rest
   lines=$(e2e_svc "$1" "${LAB_NODE_IP[$1]}" "$2" backends) || lab_fail "$1: no service :$2 in nfdsr.ko"
   while read -r addr buckets rest; do
-    ((buckets > 0)) && echo "${POD_NAME[${addr%:*}]:-${addr%:*}} $buckets"
+    if ((buckets > 0)); then echo "${POD_NAME[${addr%:*}]:-${addr%:*}} $buckets"; fi
   done <<<"$lines" | sort
 }
 
