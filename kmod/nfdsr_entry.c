@@ -3,7 +3,7 @@
  * Entry node: the entry path for packets nftables marked.
  *
  * Runs in PREROUTING after nftables' classify chain (-300: notrack, entry
- * mark) and before its dispatch chain (-280, which no longer rewrites). For
+ * mark) and before the module's backend ingress hook (-270). For
  * a marked packet: look the service up in the module's service table
  * (nfdsr_service.c), attach the DSR option while the header still names the
  * service address the client used (services with NFDSR_SVC_F_OPTION), pick

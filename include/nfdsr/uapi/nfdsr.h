@@ -33,7 +33,6 @@
  *             still names the service address the client used), pick the
  *             backend from the service's Maglev table, rewrite the
  *             destination statelessly and set the route mark (ipip)
- *   -280 nft  dispatch: local clients' exemption only (no per-service rules)
  *   -270 kmod backend ingress: MTU check for what we attached, validate and
  *             strip options for local backends, record the flow
  * postrouting:
@@ -42,7 +41,6 @@
  */
 #define NFDSR_PRIO_NFT_CLASSIFY   (-300)
 #define NFDSR_PRIO_KMOD_ATTACH    (-290)
-#define NFDSR_PRIO_NFT_DISPATCH   (-280)
 #define NFDSR_PRIO_KMOD_INGRESS   (-270)
 #define NFDSR_PRIO_KMOD_EGRESS    (150)
 
