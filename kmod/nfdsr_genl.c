@@ -52,6 +52,7 @@ static const struct nla_policy nfdsr_policy[NFDSR_A_MAX + 1] = {
 	[NFDSR_A_LOOKUP_CLIENT_IP] = { .type = NLA_BE32 },
 	[NFDSR_A_LOOKUP_CLIENT_PORT] = { .type = NLA_BE16 },
 	[NFDSR_A_LOOKUP_TCP_FLAGS] = { .type = NLA_U8 },
+	[NFDSR_A_SVC_DUMP_FLAGS] = { .type = NLA_U32 },
 };
 
 static bool nfdsr_unicast_addr(__be32 a)
@@ -823,6 +824,7 @@ struct nfdsr_svc_dump {
 	const struct nfdsr_svc *cur; /* compared only, never dereferenced */
 	struct nfdsr_svc_key key;
 	u32 next;                    /* items of cur already sent */
+	bool counters_only;          /* NFDSR_SVC_DUMP_COUNTERS: no tables */
 };
 
 static int nfdsr_svc_dump_start(struct netlink_callback *cb)
@@ -830,8 +832,16 @@ static int nfdsr_svc_dump_start(struct netlink_callback *cb)
 	struct nfdsr_net *nn = nfdsr_pernet(sock_net(cb->skb->sk));
 	struct nfdsr_svc_dump *d = kzalloc(sizeof(*d), GFP_KERNEL);
 
+	const struct nlattr *flags;
+
 	if (!d)
 		return -ENOMEM;
+	/* the request's attributes, read directly (the dumpit info differs
+	 * between kernel versions) */
+	flags = nla_find(nlmsg_attrdata(cb->nlh, GENL_HDRLEN), nlmsg_attrlen(cb->nlh, GENL_HDRLEN),
+			 NFDSR_A_SVC_DUMP_FLAGS);
+	if (flags && nla_len(flags) == sizeof(u32))
+		d->counters_only = nla_get_u32(flags) & NFDSR_SVC_DUMP_COUNTERS;
 	nfdsr_svc_walk_enter(nn, &d->iter);
 	cb->args[0] = (long)d;
 	return 0;
@@ -872,9 +882,9 @@ static int nfdsr_put_svc_backend(struct sk_buff *msg, const struct nfdsr_svc *s,
 /* One part of s from item *next on: 0 when s is complete, -EMSGSIZE when
  * the skb is full (*next tells how far it got). */
 static int nfdsr_fill_svc(struct sk_buff *msg, struct netlink_callback *cb,
-			  const struct nfdsr_svc *s, u32 *next)
+			  const struct nfdsr_svc *s, u32 *next, bool counters_only)
 {
-	u32 total = s->n + s->m + s->m_est, done = *next;
+	u32 total = s->n + (counters_only ? 0 : s->m + s->m_est), done = *next;
 	void *hdr;
 
 	hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
@@ -937,7 +947,7 @@ static int nfdsr_cmd_svc_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			d->key = s->key;
 			d->next = 0;
 		}
-		if (nfdsr_fill_svc(skb, cb, s, &d->next))
+		if (nfdsr_fill_svc(skb, cb, s, &d->next, d->counters_only))
 			break; /* skb full: this service goes on in the next round */
 		d->cur = NULL;
 		rhashtable_walk_next(&d->iter);

@@ -14,6 +14,7 @@
 #include "route/route_apply.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <optional>
 
 namespace nfdsr::engine {
@@ -66,6 +67,24 @@ ModuleState read_module(kmod::Client& client)
     }
     s.known = true;
     return s;
+}
+
+// The module already holds `params` and `bindings` (bindings compared by
+// addresses, ports and protocol: the module knows no names).
+bool module_has(const ModuleState& s, const plan::ModuleParams& params, const std::vector<plan::Binding>& bindings)
+{
+    if (!s.known || !s.configured || !(s.params == params) || s.bindings.size() != bindings.size())
+        return false;
+    using Key = std::tuple<plan::Protocol, std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>;
+    auto keys = [](const std::vector<plan::Binding>& v) {
+        std::vector<Key> k;
+        k.reserve(v.size());
+        for (const auto& b : v)
+            k.emplace_back(b.proto, b.vip.be, b.vport, b.backend_addr.be, b.backend_port);
+        std::sort(k.begin(), k.end());
+        return k;
+    };
+    return keys(s.bindings) == keys(bindings);
 }
 
 void restore_module(kmod::Client& client, const ModuleState& s)
@@ -127,8 +146,10 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
         changes = kmod::diff(installed, wanted);
         if (services)
             services->installed.reset();  // unknown until this apply is through
-        client->set(plan.params, plan.bindings);
-        NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
+        if (!module_has(before, plan.params, plan.bindings)) {  // (a no-op apply writes nothing)
+            client->set(plan.params, plan.bindings);
+            NFDSR_LOG(info) << "nfdsr.ko: " << plan.bindings.size() << " bindings set";
+        }
         try {
             client->set_services(changes.set);
         } catch (...) {

@@ -29,7 +29,7 @@ metrics::Snapshot collect(const plan::NodePlan* plan, bool module, bool health_k
     std::vector<kmod::Service> kernel_services;
     if (plan && module && !plan->entry.empty()) {
         try {
-            kernel_services = kmod::Client::open().dump_services();
+            kernel_services = kmod::Client::open().dump_services(false);  // counters, no tables
         } catch (const std::exception& e) {
             s.module.error = std::string("service table: ") + e.what();
         }

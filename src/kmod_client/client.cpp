@@ -293,10 +293,10 @@ void Client::del_services(const std::vector<SvcKey>& keys)
         [&](std::size_t i) { return "delete of service " + describe(keys[i]); });
 }
 
-std::vector<Service> Client::dump_services()
+std::vector<Service> Client::dump_services(bool tables)
 {
-    ServiceAssembler parts;
-    sock_->exchange(build_svc_dump(sock_->family), [&](nlmsghdr* h) { parts.add(h); });
+    ServiceAssembler parts(!tables);
+    sock_->exchange(build_svc_dump(sock_->family, !tables), [&](nlmsghdr* h) { parts.add(h); });
     return parts.finish();
 }
 

@@ -40,7 +40,9 @@ public:
     // one is an error (ENOENT).
     void del_services(const std::vector<SvcKey>& keys);
     // The whole table with counters (services sent in parts are joined).
-    std::vector<Service> dump_services();
+    // tables = false: counters only (Service::table/est_table left empty,
+    // table_size/est_table_size set): what status and metrics need.
+    std::vector<Service> dump_services(bool tables = true);
     // What the entry path would do with a packet from client:client_port
     // (host byte order) with tcp_flags; throws KmodError (ENOENT) if the
     // service is absent.

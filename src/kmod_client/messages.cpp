@@ -62,6 +62,7 @@ Policy<NFDSR_A_MAX + 1> make_attr_policy()
         .set(NFDSR_A_LOOKUP_CLIENT_IP, NLA_U32)
         .set(NFDSR_A_LOOKUP_CLIENT_PORT, NLA_U16)
         .set(NFDSR_A_LOOKUP_TCP_FLAGS, NLA_U8)
+        .set(NFDSR_A_SVC_DUMP_FLAGS, NLA_U32)
         .set(NFDSR_A_LOOKUP_BUCKET, NLA_U32)
         .set(NFDSR_A_LOOKUP_TABLE, NLA_U8)
         .set(NFDSR_A_LOOKUP_BACKEND, NLA_U32);
@@ -413,9 +414,12 @@ Msg build_svc_lookup(int family, const SvcKey& key, plan::Ipv4 client, std::uint
     return msg;
 }
 
-Msg build_svc_dump(int family)
+Msg build_svc_dump(int family, bool counters_only)
 {
-    return new_message(family, NFDSR_CMD_SVC_DUMP, NLM_F_DUMP, 0);
+    Msg m = new_message(family, NFDSR_CMD_SVC_DUMP, NLM_F_DUMP, 0);
+    if (counters_only && nla_put_u32(m.get(), NFDSR_A_SVC_DUMP_FLAGS, NFDSR_SVC_DUMP_COUNTERS) < 0)
+        throw KmodError("NFDSR_CMD_SVC_DUMP: message too small");
+    return m;
 }
 
 ServicePart parse_service(nlmsghdr* msg)
@@ -490,8 +494,11 @@ std::vector<Service> ServiceAssembler::finish()
     std::vector<Service> out;
     out.reserve(entries_.size());
     for (auto& e : entries_) {
-        if (e.svc.table.size() != e.table_size || e.svc.est_table.size() != e.est_table_size)
+        if (!counters_only_ &&
+            (e.svc.table.size() != e.table_size || e.svc.est_table.size() != e.est_table_size))
             throw KmodError("NFDSR_CMD_SVC_DUMP: incomplete Maglev tables of " + describe(e.svc.key));
+        e.svc.table_size = e.table_size;
+        e.svc.est_table_size = e.est_table_size;
         out.push_back(std::move(e.svc));
     }
     entries_.clear();

@@ -72,7 +72,8 @@ Msg build_svc_del(int family, const SvcKey& key);
 Msg build_svc_lookup(int family, const SvcKey& key, plan::Ipv4 client, std::uint16_t client_port,
                      std::uint8_t tcp_flags);
 // NFDSR_CMD_SVC_DUMP request.
-Msg build_svc_dump(int family);
+// counters_only: NFDSR_SVC_DUMP_COUNTERS (the Maglev tables left out).
+Msg build_svc_dump(int family, bool counters_only = false);
 
 // One NFDSR_CMD_SVC_DUMP message. A big service comes in several parts
 // (uapi: NFDSR_CMD_SVC_DUMP): `first` parts carry flags, seed, table sizes
@@ -90,6 +91,8 @@ ServicePart parse_service(nlmsghdr* msg);
 // seen replaces that service (it was replaced during the dump).
 class ServiceAssembler {
 public:
+    // counters_only: the dump was asked without tables (build_svc_dump)
+    explicit ServiceAssembler(bool counters_only = false) : counters_only_(counters_only) {}
     void add(nlmsghdr* msg);  // throws KmodError on a part that continues nothing
     // Throws KmodError if a service is incomplete.
     std::vector<Service> finish();
@@ -102,6 +105,7 @@ private:
     };
     std::vector<Entry> entries_;
     std::size_t last_ = 0;  // index of the service the previous part was about
+    bool counters_only_ = false;
 };
 
 // Decode a NFDSR_CMD_SVC_LOOKUP reply. Throws KmodError if malformed.

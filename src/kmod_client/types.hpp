@@ -81,6 +81,10 @@ struct Service {
     std::vector<std::uint16_t> table;
     std::vector<std::uint16_t> est_table;
     std::uint64_t no_backend = 0;  // dump only: packets dropped for want of a backend
+    // dump only: the tables' sizes (also when a counters-only dump leaves
+    // the tables out)
+    std::uint32_t table_size = 0;
+    std::uint32_t est_table_size = 0;
     // Same configuration (counters ignored).
     bool same_config(const Service& o) const {
         return key == o.key && flags == o.flags && hash_seed == o.hash_seed && backends == o.backends &&

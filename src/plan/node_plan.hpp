@@ -79,6 +79,7 @@ struct ModuleParams {
     // Mark bits the module's entry path may set as a backend's route mark
     // (TunnelPlan::route_mark_mask when the tunnel is enabled, else 0).
     std::uint32_t route_mark_mask = 0;
+    friend bool operator==(const ModuleParams&, const ModuleParams&) = default;
 };
 
 // Policy route of the entry node into tunl0 towards one backend node:

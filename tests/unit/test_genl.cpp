@@ -402,6 +402,35 @@ TEST_CASE("SVC_DUMP parts are joined by the assembler; a new first part replaces
     CHECK_THROWS_AS(asm3.add(nlmsg_hdr(m2.get())), kmod::KmodError);  // continues nothing
 }
 
+TEST_CASE("SVC_DUMP counters only: the request asks for it, the assembler expects no tables")
+{
+    auto req = kmod::build_svc_dump(family, true);
+    auto flags = attrs_of(nlmsg_hdr(req.get()), NFDSR_A_SVC_DUMP_FLAGS);
+    REQUIRE(flags.size() == 1);
+    CHECK(nla_get_u32(flags[0]) == NFDSR_SVC_DUMP_COUNTERS);
+    CHECK(attrs_of(nlmsg_hdr(kmod::build_svc_dump(family).get()), NFDSR_A_SVC_DUMP_FLAGS).empty());
+
+    // a part with the sizes and backends but no table entries
+    const kmod::Service s = big_service();
+    kmod::Service bare = s;
+    bare.table.clear();
+    bare.est_table.clear();
+    auto m = kmod::build_svc_set(family, bare);
+    nla_put_u32(m.get(), NFDSR_A_SVC_TABLE_SIZE, static_cast<std::uint32_t>(s.table.size()));
+    nla_put_u32(m.get(), NFDSR_A_SVC_EST_TABLE_SIZE, static_cast<std::uint32_t>(s.est_table.size()));
+    kmod::ServiceAssembler counters(true);
+    counters.add(nlmsg_hdr(m.get()));
+    auto out = counters.finish();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].table.empty());
+    CHECK(out[0].table_size == s.table.size());
+    CHECK(out[0].est_table_size == s.est_table.size());
+    CHECK(out[0].backends.size() == 3);
+    kmod::ServiceAssembler full;
+    full.add(nlmsg_hdr(m.get()));
+    CHECK_THROWS_AS(full.finish(), kmod::KmodError);  // a full dump must have the tables
+}
+
 TEST_CASE("NFDSR_CMD_SVC_DEL and _LOOKUP")
 {
     const kmod::SvcKey key{plan::Protocol::udp, ip("192.168.10.101"), 5353, kmod::SvcKind::entry};
