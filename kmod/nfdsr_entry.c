@@ -165,13 +165,7 @@ static void nfdsr_entry_drain_flow(struct nfdsr_net *nn, const struct nfdsr_conf
 				   __be32 client, __be16 cport)
 {
 	if (c->remember) {
-		struct nfdsr_flow_key k = {
-			.client_ip = client,
-			.backend_ip = s->key.vip,
-			.client_port = cport,
-			.backend_port = s->key.port,
-			.proto = NFDSR_DRAIN_FLOW_PROTO(s->key.proto, s->key.kind),
-		};
+		struct nfdsr_flow_key k = nfdsr_drain_flow_key(s, client, cport);
 
 		if (nfdsr_flow_record(nn, cfg, &k, s->key.vip, s->key.port, 0, 0) ==
 		    NFDSR_FLOW_RECORDED)

@@ -267,6 +267,23 @@ struct nfdsr_svc_choice {
 /* Flow table key of a drain flow: never equal to a backend flow's key
  * (proto has bit 7 set, kind in bit 5; backend_ip/port = the service). */
 #define NFDSR_DRAIN_FLOW_PROTO(proto, kind) (0x80 | ((kind) << 5) | (proto))
+
+/* The flow-table key of a connection remembered during a drain of service
+ * s: client ip:port (network order) -> the service, in the key space of
+ * NFDSR_DRAIN_FLOW_PROTO. */
+static inline struct nfdsr_flow_key nfdsr_drain_flow_key(const struct nfdsr_svc *s, __be32 client,
+							 __be16 cport)
+{
+	struct nfdsr_flow_key k = {
+		.client_ip = client,
+		.backend_ip = s->key.vip,
+		.client_port = cport,
+		.backend_port = s->key.port,
+		.proto = NFDSR_DRAIN_FLOW_PROTO(s->key.proto, s->key.kind),
+	};
+
+	return k;
+}
 static inline bool nfdsr_flow_is_drain(const struct nfdsr_flow *f)
 {
 	return f->key.proto & 0x80;

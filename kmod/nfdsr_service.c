@@ -209,13 +209,7 @@ void nfdsr_svc_choose(struct nfdsr_net *nn, const struct nfdsr_config *cfg,
 			   TCPHDR_SYN;
 
 		if (!syn) {
-			struct nfdsr_flow_key k = {
-				.client_ip = client,
-				.backend_ip = s->key.vip,
-				.client_port = cport,
-				.backend_port = s->key.port,
-				.proto = NFDSR_DRAIN_FLOW_PROTO(s->key.proto, s->key.kind),
-			};
+			struct nfdsr_flow_key k = nfdsr_drain_flow_key(s, client, cport);
 
 			c->drain_flow = nfdsr_flow_lookup(nn, cfg, &k);
 			use_new = c->drain_flow != NULL;
