@@ -270,6 +270,18 @@ std::optional<kmod::Status> module_status(std::string& why)
     }
 }
 
+bool module_matches(const ServiceRecord& record)
+{
+    if (!record.installed)
+        return false;
+    try {
+        const kmod::Status st = kmod::Client::open().get();
+        return st.hooks && st.svc_count == record.installed->size();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 std::vector<kmod::Service> module_services() { return kmod::Client::open().dump_services(); }
 
 const char* module_dispatch(const kmod::Service& s)

@@ -67,6 +67,10 @@ Loaded load(const std::string& config_path, const std::string& node, const plan:
 struct ServiceRecord {
     std::optional<std::vector<kmod::Service>> installed;  // sorted by key
 };
+// One GET: nfdsr.ko is configured and holds as many services as `record`
+// says we installed (false after a module reload or flush behind our
+// back, or when the module is unavailable).
+bool module_matches(const ServiceRecord& record);
 nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table = nullptr,
                          ServiceRecord* services = nullptr);
 

@@ -69,6 +69,9 @@ public:
     // nfdsrctl): every prepare() compares the table with its last commit.
     void set_watched(bool on) { watched_ = on; }
     void suspect() { suspect_ = true; }
+    // Watched, committed, and nothing seen since that could have changed
+    // the table behind our back (no lost events, no foreign change).
+    bool trusted() const { return watched_ && !suspect_ && installed_ != nullptr; }
 
 private:
     enum class Mode { update, rebuild, replace };

@@ -172,9 +172,19 @@ while True:
         m = re.search(r"^nfdsr_table_repairs_total (\d+)$", metrics, re.M)
         check(m is not None and int(m.group(1)) >= 3, f"metrics count the repairs: {m.group(0) if m else None}")
         own = log_text().count("changed by another process")
+        unchanged = log_text().count("unchanged, same health results: nothing to send")
         r = ctl("reload")
         check(r.returncode == 0 and log_text().count("changed by another process") == own,
               "the daemon's own commits are not taken for foreign changes")
+        check(log_text().count("unchanged, same health results: nothing to send") == unchanged + 1,
+              "a reload of the unchanged file with the same health results sends nothing")
+        with open(config, "a") as f:
+            f.write("# a comment: other bytes, the same config\n")
+        r = ctl("reload")
+        check(r.returncode == 0 and
+              log_text().count("unchanged, same health results: nothing to send") == unchanged + 1 and
+              re.search(r"nftables: table ip nfdsr updated \(\d+ entry services; 0 messages", log_text()),
+              "a changed file is parsed and planned again (here: nothing differs, 0 nftables messages)")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
