@@ -245,13 +245,13 @@ void print_module_status(bool verbose)
 // glance that the table is there and how big it is (-v prints all of it).
 void print_table_summary(const std::string& table)
 {
-    std::size_t sets = 0, maps = 0, chains = 0, service_chains = 0;
+    std::size_t sets = 0, maps = 0, chains = 0, entry_services = 0;
     // entry services: the classify_dst elements that go to chain entry
     const std::string_view to_entry = ": goto entry";
     for (std::size_t at = table.find(to_entry); at != std::string::npos; at = table.find(to_entry, at + 1)) {
         const std::size_t next = at + to_entry.size();
         if (next == table.size() || table[next] == ',' || table[next] == ' ' || table[next] == '\n')
-            ++service_chains;
+            ++entry_services;
     }
     std::size_t start = 0;
     while (start < table.size()) {
@@ -268,7 +268,7 @@ void print_table_summary(const std::string& table)
             ++chains;
         start = end + 1;
     }
-    std::cout << "nftables: table ip " << nft::kTable << " installed: " << service_chains << " entry services, "
+    std::cout << "nftables: table ip " << nft::kTable << " installed: " << entry_services << " entry services, "
               << chains << " chains, " << sets << " sets, " << maps << " maps\n";
 }
 

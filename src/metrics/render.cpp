@@ -73,10 +73,10 @@ std::string render_prometheus(const Snapshot& s)
                 w.sample(name, backend_labels(svc, b), value(b));
     };
     per_backend("nfdsr_service_backend_packets_total", "counter",
-                "Packets this entry node dispatched to the backend (nftables backend chain counter).",
+                "Packets this entry node dispatched to the backend (nfdsr.ko per-backend counter).",
                 [](const BackendSample& b) { return std::to_string(b.packets); });
     per_backend("nfdsr_service_backend_bytes_total", "counter",
-                "Bytes this entry node dispatched to the backend (nftables backend chain counter).",
+                "Bytes this entry node dispatched to the backend (nfdsr.ko per-backend counter, as received).",
                 [](const BackendSample& b) { return std::to_string(b.bytes); });
     per_backend("nfdsr_backend_up", "gauge",
                 "1 if the backend is in the Maglev table (healthy or not health-checked), else 0.",

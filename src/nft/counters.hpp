@@ -1,7 +1,7 @@
 // Counters of table ip nfdsr, read with libnftnl (one rule dump): for each
-// chain the sum of its rules' `counter` expressions. A backend chain
-// (<service chain>_be_<backend>) has exactly one counter: packets/bytes
-// dispatched to that backend by this entry node.
+// chain the sum of its rules' `counter` expressions (e.g. chain entry: the
+// packets marked for nfdsr.ko's entry path). Per-backend counters are
+// nfdsr.ko's (its service table), not nftables'.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,7 @@ public:
     struct Seen {
         bool foreign = false;  // another process committed changes to table ip nfdsr
         bool lost = false;     // events were lost (buffer overflow): state unknown
-        // what foreign commits touched, e.g. "delete element of map svc_x_maglev",
+        // what foreign commits touched, e.g. "delete element of map classify_dst",
         // at most kMaxTouched lines (then "...")
         std::vector<std::string> touched;
     };

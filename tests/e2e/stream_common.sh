@@ -76,7 +76,7 @@ stream_explain_resets() {
 
 # stream_expect_no_resets_from NODE: NODE's own stack answered no service
 # traffic with a reset (an entry node that does is one where a packet missed
-# the dispatch chain)
+# its entry path)
 stream_expect_no_resets_from() {
   local n
   n=$(_stream_resets_sent "$1")
