@@ -103,8 +103,6 @@ void restore_module(kmod::Client& client, const ModuleState& s)
     }
 }
 
-}  // namespace
-
 // Puts the service table back as it was before a failed apply.
 void restore_services(kmod::Client& client, const kmod::ServiceChanges& c)
 {
@@ -118,6 +116,8 @@ void restore_services(kmod::Client& client, const kmod::ServiceChanges& c)
                          << "; apply a working config again";
     }
 }
+
+}  // namespace
 
 nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* table, ServiceRecord* services)
 {
@@ -135,15 +135,14 @@ nft::ChangeStats install(const plan::NodePlan& plan, bool module, nft::Table* ta
         if (services && services->installed &&
             (!before.configured || services->installed->size() != before.svc_count))
             services->installed.reset();  // the module was reloaded or flushed behind our back
-        std::vector<kmod::Service> installed;
         if (services && services->installed) {
-            installed = *services->installed;
+            changes = kmod::diff(*services->installed, wanted);  // (no copy of the record's tables)
         } else {
-            installed = client->dump_services();  // (in the module's hash order)
+            std::vector<kmod::Service> installed = client->dump_services();  // (in the module's hash order)
             std::sort(installed.begin(), installed.end(),
                       [](const kmod::Service& a, const kmod::Service& b) { return kmod::key_less(a.key, b.key); });
+            changes = kmod::diff(installed, wanted);
         }
-        changes = kmod::diff(installed, wanted);
         if (services)
             services->installed.reset();  // unknown until this apply is through
         if (!module_has(before, plan.params, plan.bindings)) {  // (a no-op apply writes nothing)
